@@ -1,0 +1,1 @@
+"""Helpers shared by every process (web, engine, feed, workers): no Flask here."""

@@ -1,0 +1,149 @@
+"""Append-only, hash-chained audit rows, written by web and engine alike.
+
+Each row's hash covers its own fields and the previous row's hash, so changing or deleting
+any row breaks the chain at that row. Writers serialise on a PostgreSQL advisory lock held
+until their transaction commits, so ids and the chain always agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text
+
+from models.audit import AuditLog
+
+GENESIS_HASH = "0" * 64
+AUDIT_LOCK_KEY = 0x41554449  # "AUDI"
+SECRET_KEYS = ("password", "token", "secret", "code", "key", "otp")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened, who did it, to what, from where, and how it ended."""
+
+    action: str
+    outcome: str = "success"
+    actor_type: str = "system"
+    actor_id: str | None = None
+    impersonator_id: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+def scrub(details: dict[str, Any]) -> dict[str, Any]:
+    """Drop values whose keys name a secret; an audit row never holds one."""
+    clean: dict[str, Any] = {}
+    for key, value in details.items():
+        if any(word in key.lower() for word in SECRET_KEYS) and key.lower() not in ("reject_code", "error_code"):
+            clean[key] = "[redacted]"
+        elif isinstance(value, dict):
+            clean[key] = scrub(value)
+        else:
+            clean[key] = value
+    return clean
+
+
+def _canonical(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """The chain hash of a row: SHA-256 over the previous hash and the row's canonical fields."""
+    fields = {
+        "created_at": row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_type": row["actor_type"],
+        "actor_id": row["actor_id"],
+        "impersonator_id": row["impersonator_id"],
+        "action": row["action"],
+        "target_type": row["target_type"],
+        "target_id": row["target_id"],
+        "ip": row["ip"],
+        "user_agent": row["user_agent"],
+        "request_id": row["request_id"],
+        "outcome": row["outcome"],
+        "details": row["details"],
+    }
+    return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
+
+
+def _search_text(row: dict[str, Any]) -> str:
+    parts = [row["action"], row["actor_id"], row["target_id"], row["ip"], _canonical(row["details"])]
+    return " ".join(str(p) for p in parts if p)[:4000]
+
+
+def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime | None = None) -> list[str]:
+    """Append entries to the chain inside the caller's transaction; return their hashes."""
+    entries = list(entries)
+    if not entries:
+        return []
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    prev = conn.execute(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).scalar()
+    prev = prev or GENESIS_HASH
+    stamp = now or datetime.now(UTC)
+    rows = []
+    for entry in entries:
+        created = entry.created_at or stamp
+        row = {
+            "created_at": created.replace(microsecond=created.microsecond),
+            "actor_type": entry.actor_type,
+            "actor_id": entry.actor_id,
+            "impersonator_id": entry.impersonator_id,
+            "action": entry.action,
+            "target_type": entry.target_type,
+            "target_id": None if entry.target_id is None else str(entry.target_id),
+            "ip": entry.ip,
+            "user_agent": (entry.user_agent or None) and entry.user_agent[:512],
+            "request_id": entry.request_id,
+            "outcome": entry.outcome,
+            "details": json.loads(_canonical(scrub(entry.details))),
+        }
+        row["prev_hash"] = prev
+        row["hash"] = row_hash(prev, row)
+        row["search_text"] = _search_text(row)
+        prev = row["hash"]
+        rows.append(row)
+    conn.execute(insert(AuditLog), rows)
+    return [r["hash"] for r in rows]
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    broken_at: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(conn: Connection, batch: int = 5000) -> ChainReport:
+    """Walk the chain in id order; report the first row whose link or hash does not hold."""
+    prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    columns = [c for c in AuditLog.__table__.c]
+    while True:
+        rows = (
+            conn.execute(select(*columns).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch))
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return ChainReport(ok=True, checked=checked)
+        for row in rows:
+            if row["prev_hash"] != prev:
+                return ChainReport(False, checked, row["id"], "previous hash does not match (row removed or reordered)")
+            if row_hash(prev, dict(row)) != row["hash"]:
+                return ChainReport(False, checked, row["id"], "row content does not match its hash (row altered)")
+            prev = row["hash"]
+            checked += 1
+            last_id = row["id"]

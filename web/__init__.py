@@ -1,0 +1,152 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from common.logs import request_id_var, setup_logging
+from common.redis_conn import redis_for
+from config import Settings, get_settings
+from models.session import engine_for
+from web import extensions as ext
+from web.errors import register_error_handlers
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 12 * 1024 * 1024
+
+
+def _flask_config(settings: Settings) -> dict[str, Any]:
+    secure = settings.cookie_secure
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SETTINGS": settings,
+        "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+        "JSON_SORT_KEYS": False,
+        "SESSION_COOKIE_NAME": "__Host-session" if secure else "session",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": False,
+        "JWT_SECRET_KEY": settings.jwt_secret_key,
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["cookies"],
+        "JWT_COOKIE_CSRF_PROTECT": False,
+        "JWT_COOKIE_SECURE": secure,
+        "JWT_COOKIE_SAMESITE": "Lax",
+        "JWT_ACCESS_COOKIE_NAME": "__Host-access" if secure else "access_token",
+        "JWT_ACCESS_COOKIE_PATH": "/",
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=settings.access_token_minutes),
+        "JWT_ENCODE_AUDIENCE": "trading-platform",
+        "JWT_DECODE_AUDIENCE": "trading-platform",
+        "JWT_ENCODE_ISSUER": "trading-platform",
+        "JWT_DECODE_ISSUER": "trading-platform",
+        "JWT_SESSION_COOKIE": False,
+        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        "RATELIMIT_ENABLED": settings.ratelimit_enabled,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "API_TITLE": "Trading Platform API",
+        "API_VERSION": "1.0.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "Client, CRM and admin API of the trading platform. "
+                'Errors use {"error": {"code", "message", "fields"?}}. See docs/CRM.md for the CRM.'
+            }
+        },
+    }
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web application for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+    setup_logging("web", settings.log_level, settings.log_json)
+    app = Flask(__name__, static_folder=None)
+    app.config.update(_flask_config(settings))
+
+    if settings.database_url:
+        ext.db.configure(bind=engine_for(settings.database_url))
+    register_error_handlers(app)
+    _register_request_hooks(app)
+    ext.migrate.init_app(app, db=None, directory=str(_migrations_dir()))
+    ext.jwt.init_app(app)
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+    ext.sock.init_app(app)
+    ext.api.init_app(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from config import BASE_DIR
+
+    return BASE_DIR / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web.api import health
+    from web.docs import bp as docs_bp
+
+    ext.api.register_blueprint(health.blp)
+    app.register_blueprint(docs_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from web.cli import register
+
+    register(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _request_id() -> None:
+        rid = request.headers.get("X-Request-ID", "")
+        if not rid or len(rid) > 64 or not rid.replace("-", "").isalnum():
+            rid = uuid.uuid4().hex
+        g.request_id = rid
+        request_id_var.set(rid)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self' ws: wss:; font-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        )
+        settings: Settings = app.config["SETTINGS"]
+        if settings.is_production:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if request.path.startswith("/api/auth") or request.path.startswith("/api/sso"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.teardown_appcontext
+    def _remove_session(exc: BaseException | None) -> None:
+        ext.db.remove()
+
+
+def get_redis() -> Any:
+    """The process Redis client of the running app."""
+    from flask import current_app
+
+    return redis_for(current_app.config["SETTINGS"].redis_url)
