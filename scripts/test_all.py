@@ -50,7 +50,7 @@ def pytest_suite(tally: Tally, name: str, args: list[str]) -> None:
         code = _run([PY, "-m", "pytest", f"--junitxml={report}", *args])
         passed = failed = 0
         if report.exists():
-            root = ET.parse(report).getroot()
+            root = ET.parse(report).getroot()  # noqa: S314 - our own pytest report
             for suite in root.iter("testsuite"):
                 total = int(suite.get("tests", 0))
                 bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
@@ -66,8 +66,10 @@ def vitest(tally: Tally) -> None:
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "vitest.json"
-        code = _run(["npx", "vitest", "run", "--reporter=default", "--reporter=json", f"--outputFile={out}"],
-                    cwd=ROOT / "frontend")
+        code = _run(
+            ["npx", "vitest", "run", "--reporter=default", "--reporter=json", f"--outputFile={out}"],
+            cwd=ROOT / "frontend",
+        )
         passed = failed = 0
         if out.exists():
             data = json.loads(out.read_text())

@@ -35,7 +35,9 @@ def _create_database(server_url: str) -> str:
 
     name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = make_url(server_url)
-    admin = psycopg2.connect(url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg2", ""))
+    admin = psycopg2.connect(
+        url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg2", "")
+    )
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
@@ -48,7 +50,9 @@ def _drop_database(db_url: str) -> None:
     from sqlalchemy.engine import make_url
 
     url = make_url(db_url)
-    admin = psycopg2.connect(url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg2", ""))
+    admin = psycopg2.connect(
+        url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg2", "")
+    )
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')

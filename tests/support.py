@@ -32,7 +32,10 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
         except Exception as exc:  # the condition may not be checkable yet
             last_error = exc
         if time.monotonic() > deadline:
-            raise Timeout(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_error!r})" if last_error else ""))
+            raise Timeout(
+                f"timed out after {timeout}s waiting for {what}"
+                + (f" (last error: {last_error!r})" if last_error else "")
+            )
         time.sleep(interval)
 
 
@@ -53,7 +56,7 @@ class Proc:
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Proc:
-        self.log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log_file = open(self.log_path, "wb")
         self.popen = subprocess.Popen(
             self.args, env=self.env, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -12,15 +12,33 @@ from tests.support import ROOT
 
 def _write(sql_engine, n: int, prefix: str) -> list[int]:
     with sql_engine.begin() as conn:
-        write_audit(conn, [AuditEntry(f"{prefix}.{i}", actor_type="user", actor_id=str(i), ip="10.0.0.1",
-                                      details={"i": i, "password": "hunter2"}) for i in range(n)])
-        return list(conn.execute(select(AuditLog.id).where(AuditLog.action.like(f"{prefix}.%"))
-                                 .order_by(AuditLog.id)).scalars())
+        write_audit(
+            conn,
+            [
+                AuditEntry(
+                    f"{prefix}.{i}",
+                    actor_type="user",
+                    actor_id=str(i),
+                    ip="10.0.0.1",
+                    details={"i": i, "password": "hunter2"},
+                )
+                for i in range(n)
+            ],
+        )
+        return list(
+            conn.execute(select(AuditLog.id).where(AuditLog.action.like(f"{prefix}.%")).order_by(AuditLog.id)).scalars()
+        )
 
 
 def _flask(test_env, *args):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=test_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=test_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_chain_verifies_and_secrets_are_not_stored(sql_engine, test_env):

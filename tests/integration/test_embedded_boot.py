@@ -20,8 +20,9 @@ def embedded_env(tmp_path):
 
 
 def _launcher(env, *args, timeout=180):
-    return subprocess.run([sys.executable, "launcher.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "launcher.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_embedded_default_boots_and_keeps_data(embedded_env, tmp_path):
@@ -30,26 +31,56 @@ def test_embedded_default_boots_and_keeps_data(embedded_env, tmp_path):
     assert "embedded PostgreSQL" in setup.stderr and "embedded Redis" in setup.stderr
 
     port = free_port()
-    web = Proc("web-embedded", [sys.executable, "launcher.py", "exec", "--", "gunicorn", "-c", "gunicorn.conf.py",
-                                "--workers", "1", "wsgi:app"], {**embedded_env, "PORT": str(port)}, tmp_path).start()
+    web = Proc(
+        "web-embedded",
+        [
+            sys.executable,
+            "launcher.py",
+            "exec",
+            "--",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--workers",
+            "1",
+            "wsgi:app",
+        ],
+        {**embedded_env, "PORT": str(port)},
+        tmp_path,
+    ).start()
     try:
-        ready = wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/api/readyz", timeout=2), timeout=60,
-                         what="embedded web readiness")
+        ready = wait_for(
+            lambda: requests.get(f"http://127.0.0.1:{port}/api/readyz", timeout=2),
+            timeout=60,
+            what="embedded web readiness",
+        )
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
     finally:
         web.stop()
 
-    marker = _launcher(embedded_env, "exec", "--", sys.executable, "-c",
-                       "import redis,os; redis.Redis.from_url(os.environ['REDIS_URL']).set('boot-marker','kept')")
+    marker = _launcher(
+        embedded_env,
+        "exec",
+        "--",
+        sys.executable,
+        "-c",
+        "import redis,os; redis.Redis.from_url(os.environ['REDIS_URL']).set('boot-marker','kept')",
+    )
     assert marker.returncode == 0, marker.stderr
     assert _launcher(embedded_env, "stop").returncode == 0
 
-    check = _launcher(embedded_env, "exec", "--", sys.executable, "-c",
-                      "import os, redis, sqlalchemy as sa\n"
-                      "from models.session import make_engine\n"
-                      "e = make_engine(os.environ['DATABASE_URL'])\n"
-                      "print(e.connect().execute(sa.text('select count(*) from instruments')).scalar())\n"
-                      "print(redis.Redis.from_url(os.environ['REDIS_URL']).get('boot-marker').decode())")
+    check = _launcher(
+        embedded_env,
+        "exec",
+        "--",
+        sys.executable,
+        "-c",
+        "import os, redis, sqlalchemy as sa\n"
+        "from models.session import make_engine\n"
+        "e = make_engine(os.environ['DATABASE_URL'])\n"
+        "print(e.connect().execute(sa.text('select count(*) from instruments')).scalar())\n"
+        "print(redis.Redis.from_url(os.environ['REDIS_URL']).get('boot-marker').decode())",
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.split() == ["7", "kept"]

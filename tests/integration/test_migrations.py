@@ -45,7 +45,15 @@ def test_money_and_prices_are_numeric(sql_engine):
         for t in ("accounts", "ledger_entries", "positions", "trades", "orders", "deposits", "withdrawals")
         for c in inspect(sql_engine).get_columns(t)
     }
-    for key in [("accounts", "balance"), ("accounts", "credit"), ("ledger_entries", "amount"),
-                ("ledger_entries", "balance_after"), ("positions", "open_price"), ("trades", "profit"),
-                ("orders", "price"), ("deposits", "amount"), ("withdrawals", "amount")]:
+    for key in [
+        ("accounts", "balance"),
+        ("accounts", "credit"),
+        ("ledger_entries", "amount"),
+        ("ledger_entries", "balance_after"),
+        ("positions", "open_price"),
+        ("trades", "profit"),
+        ("orders", "price"),
+        ("deposits", "amount"),
+        ("withdrawals", "amount"),
+    ]:
         assert columns[key].startswith("NUMERIC"), key
