@@ -99,10 +99,11 @@ def _migrations_dir() -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web.api import health
+    from web.api import auth, health
     from web.docs import bp as docs_bp
 
-    ext.api.register_blueprint(health.blp)
+    for module in (health, auth):
+        ext.api.register_blueprint(module.blp)
     app.register_blueprint(docs_bp)
 
 
