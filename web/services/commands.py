@@ -57,3 +57,31 @@ def submit(r: redis.Redis, command: Command, shards: int, timeout_s: float = DEF
     """Send a command and wait for its result; None means it is still in flight (answer 202)."""
     send(r, command, shards)
     return wait_reply(r, command.command_id, timeout_s)
+
+
+def request_open_account(
+    r: redis.Redis,
+    session: Session | scoped_session[Session],
+    shards: int,
+    *,
+    user_id: int,
+    account_type: str,
+    actor: dict[str, Any],
+    currency: str = "USD",
+    leverage: int = 100,
+    initial_deposit: str | None = None,
+    command_id: str | None = None,
+) -> Command:
+    """Ask the engine to open an account (live at registration/CRM creation, demo on request).
+
+    The account id is reserved here so the command lands on the shard that will own it.
+    """
+    from engine.contracts import OPEN_ACCOUNT
+
+    account_id = allocate_account_id(session)
+    payload: dict[str, Any] = {"user_id": user_id, "type": account_type, "currency": currency, "leverage": leverage}
+    if initial_deposit is not None:
+        payload["initial_deposit"] = initial_deposit
+    command = Command(command_id or new_command_id(), OPEN_ACCOUNT, account_id, payload, actor)
+    send(r, command, shards)
+    return command

@@ -1,0 +1,56 @@
+"""The transactional outbox: webhook events written in the same transaction as their change.
+
+The payload bytes are frozen here (minified JSON, Standard Webhooks envelope) and sent exactly
+as stored; the worker's dispatcher turns undispatched rows into deliveries and RQ jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from models.webhooks import WebhookEvent
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_msg_id(now_ms: int | None = None) -> str:
+    """A sortable unique message id (`msg_` + ULID-like: 48-bit time, 80-bit randomness)."""
+    value = ((now_ms if now_ms is not None else int(time.time() * 1000)) << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "msg_" + "".join(reversed(chars))
+
+
+def encode_payload(event_type: str, data: dict[str, Any], occurred_at: datetime) -> str:
+    """The exact body that will be signed and sent: {type, timestamp, data}, minified."""
+    envelope = {
+        "type": event_type,
+        "timestamp": occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "data": data,
+    }
+    return json.dumps(envelope, separators=(",", ":"), default=str, sort_keys=False)
+
+
+def outbox_row(event_type: str, data: dict[str, Any], occurred_at: datetime | None = None) -> dict[str, Any]:
+    """A row for webhook_events (use with executemany inside the change's transaction)."""
+    when = occurred_at or datetime.now(UTC)
+    return {
+        "msg_id": new_msg_id(int(when.timestamp() * 1000)),
+        "type": event_type,
+        "payload": encode_payload(event_type, data, when),
+        "created_at": when,
+    }
+
+
+def add_events(conn: Connection, events: list[tuple[str, dict[str, Any]]], occurred_at: datetime | None = None) -> None:
+    """Insert webhook events in the caller's transaction."""
+    if events:
+        conn.execute(insert(WebhookEvent), [outbox_row(t, d, occurred_at) for t, d in events])

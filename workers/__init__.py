@@ -1,0 +1,1 @@
+"""RQ workers: small jobs that take ids, not objects."""
