@@ -99,10 +99,10 @@ def _migrations_dir() -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web.api import auth, health
+    from web.api import admin, auth, health
     from web.docs import bp as docs_bp
 
-    for module in (health, auth):
+    for module in (health, auth, admin):
         ext.api.register_blueprint(module.blp)
     app.register_blueprint(docs_bp)
 
