@@ -83,6 +83,13 @@ class Settings:
     crm_inbound_webhook_secret: list[str] = field(default_factory=list)
     crm_api_rate_limit: str = "600/minute"
 
+    metrics_token: str = ""
+    proxy_fix_hops: int = 0
+    force_https: bool = False
+    engine_metrics_port: int = 0
+    feed_metrics_port: int = 0
+    worker_metrics_port: int = 0
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -140,6 +147,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         values["cookie_secure"] = False if env.get("APP_ENV", "development") == "development" else True
     if "admin_require_2fa" not in values and env.get("APP_ENV") == "production":
         values["admin_require_2fa"] = True
+    if "force_https" not in values and env.get("APP_ENV") == "production":
+        values["force_https"] = True
     settings = Settings(**values)  # type: ignore[arg-type]
     validate(settings)
     return settings

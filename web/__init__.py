@@ -14,11 +14,13 @@ from common.redis_conn import redis_for
 from config import Settings, get_settings
 from models.session import engine_for
 from web import extensions as ext
+from web import metrics
 from web.errors import register_error_handlers
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 12 * 1024 * 1024
+MAX_BODY_BYTES = 12 * 1024 * 1024  # multipart uploads (KYC documents are at most 10 MB)
+MAX_JSON_BYTES = 1024 * 1024  # every other body
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
@@ -79,8 +81,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     if settings.database_url:
         ext.db.configure(bind=engine_for(settings.database_url))
+    if settings.proxy_fix_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_fix_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     register_error_handlers(app)
     _register_request_hooks(app)
+    metrics.init_app(app)
     ext.migrate.init_app(app, db=None, directory=str(_migrations_dir()))
     ext.jwt.init_app(app)
     ext.csrf.init_app(app)
@@ -114,6 +122,24 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _https_only() -> Any:
+        settings: Settings = app.config["SETTINGS"]
+        if settings.force_https and not request.is_secure and request.path not in ("/api/healthz", "/api/readyz"):
+            from flask import redirect
+
+            return redirect(request.url.replace("http://", "https://", 1), code=308)
+        return None
+
+    @app.before_request
+    def _limit_body() -> Any:
+        limit = MAX_BODY_BYTES if request.mimetype == "multipart/form-data" else MAX_JSON_BYTES
+        if request.content_length is not None and request.content_length > limit:
+            from web.errors import error_response
+
+            return error_response(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+        return None
+
     @app.before_request
     def _request_id() -> None:
         rid = request.headers.get("X-Request-ID", "")

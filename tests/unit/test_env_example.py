@@ -7,7 +7,15 @@ from pathlib import Path
 from config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESS_ONLY = {"HOST", "VAR_DIR", "EMBEDDED_REDIS_PORT", "ACCESS_LOG", "FORWARDED_ALLOW_IPS"}
+PROCESS_ONLY = {
+    "HOST",
+    "VAR_DIR",
+    "EMBEDDED_REDIS_PORT",
+    "ACCESS_LOG",
+    "FORWARDED_ALLOW_IPS",
+    "METRICS_HOST",
+    "PROMETHEUS_MULTIPROC_DIR",
+}
 
 
 def _documented() -> set[str]:
