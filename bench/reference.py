@@ -1,0 +1,172 @@
+"""Reference figures measured on the same machine in the same run, to set ours beside:
+
+- raw Redis stream loop: XADD → XREADGROUP (batches) → XACK with no work;
+- bare Flask on the same gunicorn (gevent): GET round trip p50/p99 at a fixed rate;
+- batched PostgreSQL inserts: executemany of 100-row batches.
+
+Needs DATABASE_URL and REDIS_URL (run via `make bench`, which fills them in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def redis_stream_loop(n: int = 50_000, batch: int = 500) -> dict[str, float]:
+    import redis
+
+    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    stream = f"bench:ref:{os.getpid()}"
+    r.delete(stream)
+    r.xgroup_create(stream, "g", id="0", mkstream=True)
+    pipe = r.pipeline(transaction=False)
+    start = time.perf_counter()
+    for i in range(n):
+        pipe.xadd(stream, {"i": i, "payload": "x" * 64})
+        if i % batch == batch - 1:
+            pipe.execute()
+    pipe.execute()
+    done = 0
+    while done < n:
+        items = r.xreadgroup("g", "c", {stream: ">"}, count=batch, block=100)
+        if not items:
+            continue
+        ids = [entry_id for entry_id, _ in items[0][1]]
+        r.xack(stream, "g", *ids)
+        done += len(ids)
+    elapsed = time.perf_counter() - start
+    r.delete(stream)
+    return {"messages": n, "batch": batch, "per_second": round(n / elapsed)}
+
+
+def postgres_batched_inserts(rows: int = 50_000, batch: int = 100) -> dict[str, float]:
+    """INSERT through SQLAlchemy Core (insertmanyvalues), one transaction per batch, as the engine does."""
+    from sqlalchemy import BigInteger, Column, MetaData, Numeric, Table, Text, insert
+
+    from models.session import make_engine
+
+    engine = make_engine(os.environ["DATABASE_URL"])
+    meta = MetaData()
+    table = Table(
+        f"bench_ref_{os.getpid()}",
+        meta,
+        Column("id", BigInteger, primary_key=True),
+        Column("account_id", BigInteger),
+        Column("amount", Numeric(20, 2)),
+        Column("note", Text),
+    )
+    meta.create_all(engine)
+    try:
+        payload = [{"account_id": i % 1000, "amount": f"{i}.25", "note": "reference"} for i in range(batch)]
+        start = time.perf_counter()
+        for _ in range(rows // batch):
+            with engine.begin() as conn:
+                conn.execute(insert(table), payload)
+        elapsed = time.perf_counter() - start
+    finally:
+        meta.drop_all(engine)
+        engine.dispose()
+    return {
+        "rows": rows,
+        "batch": batch,
+        "rows_per_second": round(rows / elapsed),
+        "transactions_per_second": round(rows / batch / elapsed),
+    }
+
+
+BARE_APP = textwrap.dedent(
+    """
+    from flask import Flask
+    app = Flask(__name__)
+
+    @app.post("/echo")
+    def echo():
+        return {"ok": True}, 201
+    """
+)
+
+
+async def _fixed_rate(url: str, rate: int, seconds: float) -> list[float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> None:
+            start = time.perf_counter()
+            async with session.post(url, json={"x": 1}) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - start)
+
+        tasks = []
+        interval = 1 / rate
+        begin = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            delay = begin + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def bare_flask_round_trip(rate: int = 200, seconds: float = 10.0) -> dict[str, float]:
+    """The same gunicorn + gevent, one worker, an app that does nothing."""
+    from tests.support import free_port, wait_for
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "bare_app.py").write_text(BARE_APP)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}", "bare_app:app"],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            import requests
+
+            wait_for(lambda: requests.post(f"http://127.0.0.1:{port}/echo", timeout=1).ok, timeout=20)
+            latencies = asyncio.run(_fixed_rate(f"http://127.0.0.1:{port}/echo", rate, seconds))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    ms = [v * 1000 for v in latencies]
+    return {
+        "rate": rate,
+        "requests": len(ms),
+        "p50_ms": round(statistics.median(ms), 2),
+        "p99_ms": round(pct(ms, 99), 2),
+    }
+
+
+def main() -> None:
+    results = {
+        "redis_stream_loop": redis_stream_loop(),
+        "postgres_batched_inserts": postgres_batched_inserts(),
+        "bare_flask_round_trip": bare_flask_round_trip(),
+    }
+    for name, figures in results.items():
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+    print("RESULT " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
