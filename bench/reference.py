@@ -19,6 +19,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,7 +46,7 @@ def redis_stream_loop(n: int = 50_000, batch: int = 500) -> dict[str, float]:
     pipe.execute()
     done = 0
     while done < n:
-        items = r.xreadgroup("g", "c", {stream: ">"}, count=batch, block=100)
+        items: Any = r.xreadgroup("g", "c", {stream: ">"}, count=batch, block=100)
         if not items:
             continue
         ids = [entry_id for entry_id, _ in items[0][1]]
