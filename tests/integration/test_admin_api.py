@@ -63,16 +63,42 @@ def test_admin_without_2fa_is_refused_when_required(settings):
 
 def _audit_rows(sql_engine, user_id: str, ip: str = "10.1.1.1"):
     with sql_engine.begin() as conn:
-        write_audit(conn, [
-            AuditEntry("auth.login", actor_type="user", actor_id=user_id, target_type="user", target_id=user_id,
-                       ip=ip, user_agent="=HYPERLINK(\"http://evil\")", details={"note": "+cmd|' /C calc'!A0"}),
-            AuditEntry("auth.login", outcome="failure", actor_type="user", actor_id=user_id, target_type="user",
-                       target_id=user_id, ip=ip),
-            AuditEntry("auth.logout", actor_type="user", actor_id=user_id, target_type="user", target_id=user_id,
-                       ip=ip),
-            AuditEntry("order.placed", actor_type="user", actor_id=user_id, target_type="order", target_id="77",
-                       ip=ip, details={"symbol": "EURUSD"}),
-        ])
+        write_audit(
+            conn,
+            [
+                AuditEntry(
+                    "auth.login",
+                    actor_type="user",
+                    actor_id=user_id,
+                    target_type="user",
+                    target_id=user_id,
+                    ip=ip,
+                    user_agent='=HYPERLINK("http://evil")',
+                    details={"note": "+cmd|' /C calc'!A0"},
+                ),
+                AuditEntry(
+                    "auth.login",
+                    outcome="failure",
+                    actor_type="user",
+                    actor_id=user_id,
+                    target_type="user",
+                    target_id=user_id,
+                    ip=ip,
+                ),
+                AuditEntry(
+                    "auth.logout", actor_type="user", actor_id=user_id, target_type="user", target_id=user_id, ip=ip
+                ),
+                AuditEntry(
+                    "order.placed",
+                    actor_type="user",
+                    actor_id=user_id,
+                    target_type="order",
+                    target_id="77",
+                    ip=ip,
+                    details={"symbol": "EURUSD"},
+                ),
+            ],
+        )
 
 
 def test_audit_filters_narrow_to_one_clients_logins(admin_client, sql_engine):
@@ -187,8 +213,19 @@ def test_impersonation_history_lists_session_reason_and_actions(app, admin_clien
     admin_ref = f"crm-admin-{uuid.uuid4().hex[:6]}"
     login(app.test_client(), app, target, impersonator_id=admin_ref, impersonation_reason="ticket 42")
     with sql_engine.begin() as conn:
-        write_audit(conn, [AuditEntry("order.placed", actor_type="user", actor_id=str(target.id),
-                                      impersonator_id=admin_ref, target_type="order", target_id="5")])
+        write_audit(
+            conn,
+            [
+                AuditEntry(
+                    "order.placed",
+                    actor_type="user",
+                    actor_id=str(target.id),
+                    impersonator_id=admin_ref,
+                    target_type="order",
+                    target_id="5",
+                )
+            ],
+        )
     history = c.get(f"/api/admin/impersonations?admin_id={admin_ref}").json
     assert history["total"] == 1
     item = history["items"][0]
