@@ -166,12 +166,15 @@ def _load_caller() -> tuple[User, UserSession]:
 def load_current_user(optional: bool = False) -> User | None:
     """Authenticate the request from its cookies; cache the user and session on `g`."""
     if "current_user" in g:
+        # An earlier optional lookup that found nobody must not let a required one through.
+        if g.current_user is None and not optional:
+            raise g.get("current_user_error") or ApiError(401, "unauthorized", "Sign in to continue.")
         return cast(User | None, g.current_user)
     try:
         user, session = _load_caller()
-    except ApiError:
+    except ApiError as exc:
         if optional:
-            g.current_user, g.current_session = None, None
+            g.current_user, g.current_session, g.current_user_error = None, None, exc
             return None
         raise
     g.current_user, g.current_session = user, session
