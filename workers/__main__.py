@@ -44,7 +44,11 @@ def main() -> int:
     for thread in threads:
         thread.start()
     connection = rq_connection(settings.redis_url)
-    worker = Worker([queue(name, settings.redis_url) for name in ALL_QUEUES], connection=connection)
+    # A short maintenance interval lets a standby worker take over the scheduler lock within a minute
+    # of a crash (RQ's default is 10 minutes), so scheduled webhook retries are not held up.
+    worker = Worker(
+        [queue(name, settings.redis_url) for name in ALL_QUEUES], connection=connection, maintenance_interval=60
+    )
     log.info("worker starting on queues %s with %d background loops", ", ".join(ALL_QUEUES), len(threads))
 
     def _shutdown(signum: int, frame: object) -> None:

@@ -1,0 +1,269 @@
+"""The outbox dispatcher: webhook_events rows → webhook_deliveries (one per matching endpoint) → RQ jobs.
+
+Runs as a background loop of the worker process (`python -m workers`). Each pass claims
+undispatched events with SELECT … FOR UPDATE SKIP LOCKED (several workers may run), creates the
+deliveries and marks the events dispatched in one transaction, and enqueues the jobs only after
+that commit. A sweep re-enqueues deliveries whose job never reached Redis (Redis down, a crash
+between commit and enqueue), so nothing written to the outbox is lost.
+
+At start it creates or refreshes the endpoint configured by CRM_WEBHOOK_URL + CRM_WEBHOOK_SECRET.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rq import Queue
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from common.audit import AuditEntry, write_audit
+from common.webhook_signing import check_secret, key_material, seal, unseal
+from config import Settings, get_settings
+from models.session import engine_for
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from workers.queues import WEBHOOKS, queue
+from workers.webhooks import PENDING, SENDABLE, enqueue_delivery, job_key, parse_schedule, safe_url
+
+log = logging.getLogger("workers.dispatcher")
+
+POLL_INTERVAL_S = 0.25
+BATCH = 200
+SWEEP_EVERY_S = 15.0
+SWEEP_GRACE = timedelta(seconds=30)
+ENV_SOURCE = "env"
+
+# Every event type we emit (docs/WEBHOOKS.md describes each payload).
+EVENT_TYPES = (
+    "user.created",
+    "user.updated",
+    "email.verified",
+    "kyc.status_changed",
+    "order.placed",
+    "position.closed",
+    "balance.updated",
+    "deposit.requested",
+    "deposit.status_changed",
+    "withdrawal.requested",
+    "withdrawal.status_changed",
+    "margin_call",
+    "stop_out",
+)
+_PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
+
+
+def validate_patterns(patterns: Iterable[str]) -> list[str]:
+    """Event filters of an endpoint: exact types, `prefix.*` or `*`; ValueError on a typo."""
+    clean = []
+    for raw in patterns:
+        pattern = raw.strip()
+        if not _PATTERN.match(pattern):
+            raise ValueError(f"not an event type or pattern: {pattern!r}")
+        if not any(matches([pattern], t) for t in EVENT_TYPES):
+            raise ValueError(f"{pattern!r} matches no event type (known: {', '.join(EVENT_TYPES)})")
+        clean.append(pattern)
+    return sorted(set(clean))
+
+
+def matches(patterns: list[str] | None, event_type: str) -> bool:
+    """Whether an endpoint subscribed to an event type (no filter = every type)."""
+    if not patterns:
+        return True
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+# --- the endpoint from the environment --------------------------------------------------------
+
+
+def ensure_env_endpoint(conn: Connection, settings: Settings) -> int | None:
+    """Create or refresh the CRM_WEBHOOK_URL endpoint (source "env"); return its id."""
+    if not settings.crm_webhook_url:
+        return None
+    if not settings.crm_webhook_secret:
+        log.error("CRM_WEBHOOK_URL is set but CRM_WEBHOOK_SECRET is empty: no endpoint configured")
+        return None
+    if settings.is_production and not settings.crm_webhook_url.startswith("https://"):
+        log.error("CRM_WEBHOOK_URL must be https in production: no endpoint configured")
+        return None
+    secret = check_secret(settings.crm_webhook_secret)
+    material = key_material(settings.data_encryption_key, settings.secret_key)
+    row = conn.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret_enc)
+        .where(WebhookEndpoint.source == ENV_SOURCE)
+        .order_by(WebhookEndpoint.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        new_id = conn.execute(
+            insert(WebhookEndpoint)
+            .values(
+                url=settings.crm_webhook_url,
+                description="CRM_WEBHOOK_URL",
+                secret_enc=seal(secret, material),
+                source=ENV_SOURCE,
+            )
+            .returning(WebhookEndpoint.id)
+        ).scalar_one()
+        _audit(
+            conn, "webhook.endpoint_added", new_id, {"url": safe_url(settings.crm_webhook_url), "source": ENV_SOURCE}
+        )
+        log.info("webhook endpoint %s created from CRM_WEBHOOK_URL", new_id)
+        return int(new_id)
+    same_secret = _unseal_or_none(row.secret_enc, material) == secret
+    if row.url != settings.crm_webhook_url or not same_secret:
+        conn.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == row.id)
+            .values(
+                url=settings.crm_webhook_url,
+                secret_enc=seal(secret, material),
+                enabled=True,
+                disabled_reason=None,
+            )
+        )
+        _audit(
+            conn,
+            "webhook.endpoint_refreshed",
+            row.id,
+            {"url": safe_url(settings.crm_webhook_url), "source": ENV_SOURCE},
+        )
+        log.info("webhook endpoint %s refreshed from CRM_WEBHOOK_URL", row.id)
+    return int(row.id)
+
+
+def _unseal_or_none(sealed: str, material: str) -> str | None:
+    try:
+        return unseal(sealed, material)
+    except ValueError:
+        return None
+
+
+def _audit(conn: Connection, action: str, endpoint_id: int, details: dict[str, Any]) -> None:
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                action,
+                actor_type="system",
+                actor_id="webhooks",
+                target_type="webhook_endpoint",
+                target_id=str(endpoint_id),
+                details=details,
+            )
+        ],
+    )
+
+
+# --- dispatching --------------------------------------------------------------------------
+
+
+def dispatch_batch(conn: Connection, limit: int = BATCH) -> list[int]:
+    """Claim undispatched events, create their deliveries, mark them dispatched; return delivery ids."""
+    events = conn.execute(
+        select(WebhookEvent.id, WebhookEvent.type)
+        .where(WebhookEvent.dispatched_at.is_(None))
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not events:
+        return []
+    endpoints = conn.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True))
+    ).all()
+    rows = [
+        {"event_id": event.id, "endpoint_id": endpoint.id, "status": PENDING}
+        for event in events
+        for endpoint in endpoints
+        if matches(endpoint.events, event.type)
+    ]
+    ids: list[int] = []
+    if rows:
+        stmt = pg_insert(WebhookDelivery).values(rows).on_conflict_do_nothing().returning(WebhookDelivery.id)
+        ids = [int(i) for i in conn.execute(stmt).scalars()]
+    conn.execute(
+        update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events])).values(dispatched_at=datetime.now(UTC))
+    )
+    return ids
+
+
+def dispatch_once(engine: Engine, q: Queue, schedule: list[int], timeout_s: int) -> int:
+    """One pass: commit the deliveries, then enqueue their jobs; return how many were created."""
+    with engine.begin() as conn:
+        ids = dispatch_batch(conn)
+    for delivery_id in ids:
+        enqueue_delivery(q, delivery_id, schedule, timeout_s)
+    return len(ids)
+
+
+def sweep_once(engine: Engine, q: Queue, schedule: list[int], timeout_s: int, now: datetime | None = None) -> int:
+    """Re-enqueue sendable deliveries older than the grace period whose job chain is missing."""
+    moment = now or datetime.now(UTC)
+    count = 0
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status.in_(SENDABLE), WebhookDelivery.created_at < moment - SWEEP_GRACE)
+            .order_by(WebhookDelivery.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+        for delivery_id in rows:
+            if not q.connection.exists(job_key(delivery_id)):
+                enqueue_delivery(q, delivery_id, schedule, timeout_s)
+                count += 1
+    if count:
+        log.warning("re-enqueued %d webhook deliveries whose jobs were missing", count)
+    return count
+
+
+def dispatcher_loop(stop: threading.Event) -> None:
+    """The worker's background loop: env endpoint at start, then dispatch and sweep until stopped."""
+    settings = get_settings()
+    schedule = parse_schedule(settings.webhook_retry_schedule)
+    engine = engine_for(settings.database_url)
+    q = queue(WEBHOOKS, settings.redis_url)
+    ready = False
+    last_sweep = 0.0
+    failures = 0
+    while not stop.is_set():
+        try:
+            if not ready:
+                with engine.begin() as conn:
+                    ensure_env_endpoint(conn, settings)
+                ready = True
+            created = dispatch_once(engine, q, schedule, settings.webhook_timeout_s)
+            if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
+                sweep_once(engine, q, schedule, settings.webhook_timeout_s)
+                last_sweep = time.monotonic()
+            failures = 0
+            if created >= BATCH:
+                continue
+            stop.wait(POLL_INTERVAL_S)
+        except Exception:
+            failures += 1
+            log.exception("webhook dispatcher pass failed (%d in a row)", failures)
+            stop.wait(min(30.0, POLL_INTERVAL_S * 2**failures))
+
+
+def register() -> None:
+    """Add the loop to the worker's BACKGROUND_LOOPS (under `python -m workers` that module is __main__)."""
+    for name in ("__main__", "workers.__main__"):
+        loops = getattr(sys.modules.get(name), "BACKGROUND_LOOPS", None)
+        if isinstance(loops, list) and dispatcher_loop not in loops:
+            loops.append(dispatcher_loop)
+
+
+register()
