@@ -23,16 +23,18 @@ from web.schemas.admin import (
     UserRowSchema,
     UserStatusSchema,
 )
-from web.security import admin_required, audit, revoke_sessions, settings
+from web.security import actor, admin_required, audit, revoke_sessions, settings
 from web.services import admin as service
 
 blp = Blueprint("admin", __name__, url_prefix="/api/admin", description="Administration (admin role only)")
+# @admin_required comes before @blp.arguments on every route: a non-admin gets 403 before any input
+# is parsed, so the validation errors of admin routes tell outsiders nothing.
 
 
 @blp.route("/audit", methods=["GET"])
+@admin_required
 @blp.arguments(AuditListArgs, location="query")
 @blp.response(200, AuditPageSchema)
-@admin_required
 def audit_list(args: dict[str, Any]) -> dict[str, Any]:
     """List audit rows with filters, server-side pagination and sorting."""
     return service.audit_page(db, args)
@@ -66,9 +68,9 @@ def audit_detail(row_id: int) -> Any:
 
 
 @blp.route("/audit.csv", methods=["GET"])
+@admin_required
 @blp.arguments(AuditFilterArgs, location="query")
 @blp.response(200, content_type="text/csv")
-@admin_required
 def audit_export(args: dict[str, Any]) -> Response:
     """Stream the filtered audit rows as CSV (formula injection neutralised)."""
     audit("admin.audit_exported", details={"filters": {k: str(v) for k, v in args.items()}})
@@ -88,9 +90,9 @@ def audit_export(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/users", methods=["GET"])
+@admin_required
 @blp.arguments(UserListArgs, location="query")
 @blp.response(200, UserPageSchema)
-@admin_required
 def users(args: dict[str, Any]) -> dict[str, Any]:
     """Search users by e-mail, name, id, external id or account number."""
     return service.users_page(db, args)
@@ -127,38 +129,35 @@ def _jsonable(value: Any) -> Any:
 
 
 def _set_status(user_id: int, status: str, reason: str | None) -> dict[str, Any]:
-    from common.outbox import add_events
+    """Disable or enable a client through the same service as the CRM (sessions end, user.updated is sent)."""
+    from web.services.crm import update_user
 
     user = _user_or_404(user_id)
-    if user.role == "admin" and status == "disabled":
-        raise ApiError(422, "cannot_disable_admin", "Admins are disabled with the create-admin tooling, not here.")
-    changed = user.status != status
-    if changed:
-        user.status = status
-        if status == "disabled":
-            revoke_sessions(user.id, "disabled_by_admin")
-        add_events(db.connection(), [("user.updated", {"user_id": user.id, "status": status, "changed": ["status"]})])
+    if user.role == "admin":
+        raise ApiError(422, "cannot_change_admin", "Admin accounts are managed with the CLI, not here.")
+    previous = user.status
+    result = update_user(user.id, {"status": status}, actor())
     audit(
         f"admin.user_{'disabled' if status == 'disabled' else 'enabled'}",
         target_type="user",
         target_id=user.id,
-        details={"reason": reason, "changed": changed},
+        details={"reason": reason, "previous_status": previous},
     )
     db.commit()
-    return {"id": user.id, "status": user.status}
+    return {"id": user.id, "status": result.user.status}
 
 
 @blp.route("/users/<int:user_id>/disable", methods=["POST"])
-@blp.arguments(UserStatusSchema)
 @admin_required
+@blp.arguments(UserStatusSchema)
 def disable_user(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """Disable a user: every session ends at once."""
     return _set_status(user_id, "disabled", args.get("reason"))
 
 
 @blp.route("/users/<int:user_id>/enable", methods=["POST"])
-@blp.arguments(UserStatusSchema)
 @admin_required
+@blp.arguments(UserStatusSchema)
 def enable_user(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """Enable a disabled user."""
     return _set_status(user_id, "active", args.get("reason"))
@@ -176,8 +175,8 @@ def end_sessions(user_id: int) -> dict[str, Any]:
 
 
 @blp.route("/impersonations", methods=["GET"])
-@blp.arguments(ImpersonationArgs, location="query")
 @admin_required
+@blp.arguments(ImpersonationArgs, location="query")
 def impersonation_history(args: dict[str, Any]) -> Any:
     """Who impersonated whom, when, why, and what they did."""
     return _jsonable(service.impersonations(db, args))
