@@ -170,6 +170,8 @@ REJECT_CODES = frozenset(
         "account_exists",
         "duplicate_external_id",
         "hold_not_found",
+        "unknown_user",
+        "internal_error",
     }
 )
 
@@ -180,3 +182,180 @@ def result_ok(command_id: str, **data: Any) -> dict[str, Any]:
 
 def result_rejected(command_id: str, code: str, message: str, **data: Any) -> dict[str, Any]:
     return {"ok": False, "command_id": command_id, "code": code, "message": message, **data}
+
+
+# --- Command payloads (issue 5) -------------------------------------------------------------
+# Field names of each command's payload. "?" marks an optional field; money, prices and volumes
+# are decimal strings; times are epoch milliseconds (int). A key present with null clears a
+# value (sl/tp), an absent key leaves it unchanged. Build payloads with the helpers below.
+
+PAYLOAD_FIELDS: dict[str, dict[str, str]] = {
+    OPEN_ACCOUNT: {
+        "user_id": "int",
+        "type": "live|demo",
+        "currency": "ISO 4217 code, default USD",
+        "leverage": "int, default 100",
+        "initial_deposit?": "decimal string (a ledger row of kind deposit)",
+    },
+    PLACE_ORDER: {
+        "symbol": "str",
+        "side": "buy|sell",
+        "type": "market|limit|stop|stop_limit",
+        "volume": "decimal string (lots)",
+        "price?": "limit/stop price; for stop_limit the stop price; for market the price the client saw",
+        "limit_price?": "stop_limit only: the limit placed when the stop is touched",
+        "sl?": "decimal string",
+        "tp?": "decimal string",
+        "expiry_type?": "gtc|day|specified (default gtc)",
+        "expires_at?": "epoch ms, with expiry_type=specified",
+        "deviation?": "int points: market order refused with price_moved beyond it (needs price)",
+    },
+    MODIFY_ORDER: {
+        "order_id": "int",
+        "price?": "",
+        "limit_price?": "",
+        "sl?": "null clears",
+        "tp?": "null clears",
+        "expiry_type?": "",
+        "expires_at?": "",
+    },
+    CANCEL_ORDER: {"order_id": "int"},
+    MODIFY_POSITION: {"position_id": "int", "sl?": "null clears", "tp?": "null clears"},
+    CLOSE_POSITION: {"position_id": "int", "volume?": "decimal string (partial close)"},
+    CLOSE_ALL: {"symbol?": "str"},
+    BALANCE_OP: {
+        "op": "deposit|withdrawal|credit|correction",
+        "amount": "decimal string > 0 (credit/correction: signed, non-zero)",
+        "external_id": "str: the same (account, op, external_id) twice changes nothing",
+        "comment?": "str",
+    },
+    HOLD_FUNDS: {"hold_id": "str", "amount": "decimal string > 0"},
+    RELEASE_HOLD: {"hold_id": "str", "settle": "bool: true debits the held amount (withdrawal, external_id=hold_id)"},
+    SET_ACCOUNT: {
+        "leverage?": "int 1..MAX_LEVERAGE",
+        "trading_rights?": "full|close_only|disabled",
+        "margin_call_level?": "decimal string (%)",
+        "stop_out_level?": "decimal string (%), below margin_call_level",
+    },
+}
+
+MAX_LEVERAGE = 1000
+ACCOUNT_TYPES = frozenset({"live", "demo"})
+
+
+def _dec(value: Any) -> str:
+    return str(value)
+
+
+def open_account_payload(
+    user_id: int, account_type: str, currency: str = "USD", leverage: int = 100, initial_deposit: Any = None
+) -> dict[str, Any]:
+    """Payload of open_account."""
+    payload: dict[str, Any] = {"user_id": user_id, "type": account_type, "currency": currency, "leverage": leverage}
+    if initial_deposit is not None:
+        payload["initial_deposit"] = _dec(initial_deposit)
+    return payload
+
+
+def balance_op_payload(op: str, amount: Any, external_id: str, comment: str | None = None) -> dict[str, Any]:
+    """Payload of balance_op (deposit, withdrawal, credit, correction)."""
+    payload: dict[str, Any] = {"op": op, "amount": _dec(amount), "external_id": external_id}
+    if comment:
+        payload["comment"] = comment
+    return payload
+
+
+def hold_funds_payload(hold_id: str, amount: Any) -> dict[str, Any]:
+    """Payload of hold_funds (reserve money for a pending withdrawal)."""
+    return {"hold_id": hold_id, "amount": _dec(amount)}
+
+
+def release_hold_payload(hold_id: str, settle: bool) -> dict[str, Any]:
+    """Payload of release_hold (settle=True debits the held amount)."""
+    return {"hold_id": hold_id, "settle": bool(settle)}
+
+
+def set_account_payload(
+    leverage: int | None = None,
+    trading_rights: str | None = None,
+    margin_call_level: Any = None,
+    stop_out_level: Any = None,
+) -> dict[str, Any]:
+    """Payload of set_account; only the given fields change."""
+    payload: dict[str, Any] = {}
+    if leverage is not None:
+        payload["leverage"] = int(leverage)
+    if trading_rights is not None:
+        payload["trading_rights"] = trading_rights
+    if margin_call_level is not None:
+        payload["margin_call_level"] = _dec(margin_call_level)
+    if stop_out_level is not None:
+        payload["stop_out_level"] = _dec(stop_out_level)
+    return payload
+
+
+# --- Results, events, figures (issue 5) -----------------------------------------------------
+# Successful results carry the objects they touched, serialised like the API does
+# (decimal strings, ISO-8601 UTC times): place_order {"order", "position"?}; modify_order /
+# cancel_order {"order"}; modify_position / close_position {"position", "trade"?};
+# close_all {"positions": [...], "cancelled_orders": [...]}; open_account / set_account
+# {"account"}; balance_op {"ledger", "account", "duplicate"?}; hold_funds / release_hold
+# {"hold", "account", "ledger"?}.
+
+# Events PUBLISHed on account:{id}: {"type": <one of EVENT_TYPES>, "account_id": id, ...}
+#   account:     live figures (ACCOUNT_FIGURES) plus "positions": {id: {"price", "pl", "swap"}}
+#   order:       {"event": placed|modified|cancelled|expired|filled|triggered|rejected, "order": {...}}
+#   position:    {"event": opened|modified|partially_closed|closed, "position": {...}}
+#   trade:       {"trade": {...}} (every fill)
+#   balance:     {"ledger": {...}, "balance", "credit", "held"}
+#   margin_call: {"margin_level", "equity", "margin"}
+#   stop_out:    {"margin_level", "closed_positions": [...], "cancelled_orders": [...]}
+
+ACCOUNT_FIGURES = (
+    "balance",
+    "credit",
+    "equity",
+    "margin",
+    "free_margin",
+    "margin_level",
+    "floating_pl",
+    "held",
+    "ts",
+)
+"""Fields of the acct:{id} hash (decimal strings; margin_level "" when there is no margin; ts epoch ms)."""
+
+# Webhook (outbox) event types the engine writes.
+WEBHOOK_ORDER_PLACED = "order.placed"
+WEBHOOK_POSITION_CLOSED = "position.closed"
+WEBHOOK_BALANCE_UPDATED = "balance.updated"
+WEBHOOK_MARGIN_CALL = "margin_call"
+WEBHOOK_STOP_OUT = "stop_out"
+ENGINE_WEBHOOK_TYPES = frozenset(
+    {WEBHOOK_ORDER_PLACED, WEBHOOK_POSITION_CLOSED, WEBHOOK_BALANCE_UPDATED, WEBHOOK_MARGIN_CALL, WEBHOOK_STOP_OUT}
+)
+
+# Reject codes that are not business-rule refusals (422) map to these HTTP statuses.
+REJECT_HTTP_STATUS = {
+    "order_not_found": 404,
+    "position_not_found": 404,
+    "unknown_account": 404,
+    "hold_not_found": 404,
+    "invalid_request": 400,
+    "account_exists": 409,
+    "internal_error": 500,
+}
+
+
+def http_status_for(code: str) -> int:
+    """The HTTP status that answers a rejected command with this code."""
+    return REJECT_HTTP_STATUS.get(code, 422)
+
+
+def command_owner_key(command_id: str) -> str:
+    """Who sent a command (user id), so GET /api/commands/<id> can answer while it is in flight."""
+    return f"cmdowner:{command_id}"
+
+
+def deadletter_stream(shard: int) -> str:
+    """Commands that crashed the engine repeatedly are moved here (and answered internal_error)."""
+    return f"engine:deadletter:{shard}"

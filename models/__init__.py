@@ -3,6 +3,7 @@
 from models.audit import AuditLog
 from models.base import Base
 from models.funds import Deposit, KycDocument, Withdrawal
+from models.holds import AccountHold
 from models.trading import (
     Account,
     Candle,
@@ -19,6 +20,7 @@ from models.webhooks import InboundWebhook, WebhookAttempt, WebhookDelivery, Web
 
 __all__ = [
     "Account",
+    "AccountHold",
     "ApiKey",
     "AuditLog",
     "Base",

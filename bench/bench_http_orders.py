@@ -1,0 +1,144 @@
+"""HTTP round trip of POST /api/orders (web → command stream → engine → reply) at 200 orders/s:
+p50/p99 latency, on the platform's gunicorn (gevent) configuration with the real engine.
+
+Run: `python bench/bench_http_orders.py` with DATABASE_URL and REDIS_URL set (a scratch database
+is created and dropped). RATE (default 200) and SECONDS (default 10) change the load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from engine_setup import (
+    ROOT,
+    Scratch,
+    fresh_quotes,
+    make_users,
+    open_accounts,
+    pct,
+    scratch,
+    seed_instruments,
+    start_engine,
+    stop,
+)
+
+USERS = 50
+
+
+def _cookies(s: Scratch, user_ids: list[int]) -> list[dict[str, str]]:
+    """Real session cookies for each user (made by the web's own session code)."""
+    from config import from_env
+    from models import User
+    from tests.factories import session_cookies
+    from web import create_app
+    from web.extensions import db
+
+    app = create_app(from_env(s.env()))
+    out = []
+    with app.app_context():
+        users = [db.get_one(User, uid) for uid in user_ids]
+        for user in users:
+            db.expunge(user)
+        db.remove()
+    for user in users:
+        out.append({name: value for name, (value, _path) in session_cookies(app, user).items()})
+    return out
+
+
+def _web(s: Scratch, port: int) -> subprocess.Popen[bytes]:
+    env = s.env(PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "2"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import requests
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/healthz", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit("the web process did not start")
+        time.sleep(0.1)
+
+
+async def _load(base: str, clients: list[tuple[dict[str, str], int]], rate: int, seconds: float) -> dict[str, Any]:
+    import aiohttp
+
+    sessions = []
+    for cookies, account_id in clients:
+        # unsafe=True: keep cookies set by an IP-address host (the CSRF session cookie).
+        session = aiohttp.ClientSession(cookies=cookies, cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with session.get(f"{base}/api/auth/csrf") as response:
+            token = (await response.json())["csrf_token"]
+        sessions.append((session, token, account_id))
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+
+    async def one(i: int) -> None:
+        session, token, account_id = sessions[i % len(sessions)]
+        body = {"account_id": account_id, "symbol": "BTCUSD", "side": "buy" if i % 2 else "sell"}
+        body.update(type="market", volume="0.01")
+        start = time.perf_counter()
+        async with session.post(f"{base}/api/orders", json=body, headers={"X-CSRFToken": token}) as response:
+            await response.read()
+            statuses[response.status] += 1
+        latencies.append((time.perf_counter() - start) * 1000)
+
+    tasks = []
+    begin = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    for session, _, _ in sessions:
+        await session.close()
+    return {"latencies": latencies, "statuses": dict(statuses)}
+
+
+def main() -> None:
+    rate = int(os.environ.get("RATE", "200"))
+    seconds = float(os.environ.get("SECONDS", "10"))
+    from tests.support import free_port
+
+    with scratch() as s:
+        seed_instruments(s)
+        engine = start_engine(s)
+        users = make_users(s, USERS)
+        accounts = open_accounts(s, users)
+        cookies = _cookies(s, users)
+        port = free_port()
+        web = _web(s, port)
+        try:
+            with fresh_quotes(s):
+                base = f"http://127.0.0.1:{port}"
+                asyncio.run(_load(base, list(zip(cookies, accounts, strict=True)), rate, 1.0))  # warm-up
+                result = asyncio.run(_load(base, list(zip(cookies, accounts, strict=True)), rate, seconds))
+        finally:
+            stop(web)
+            stop(engine)
+    ms = result["latencies"]
+    print(
+        f"POST /api/orders at {rate}/s for {seconds:.0f} s ({len(ms)} orders, statuses {result['statuses']}): "
+        f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, max {max(ms):.2f} ms"
+    )
+    print("(round trip: cookie session + CSRF check, XADD, engine batch commit, reply via BLPOP; gunicorn gevent)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""Redis adapter of the engine: streams in (commands, ticks), replies and events out, the lease.
+
+Commands come from engine:commands:{shard} (group "engine"), ticks from md:ticks (group
+engine-{shard}); both are read in batches with XREADGROUP and acknowledged only after the batch
+is committed. Replies (LPUSH reply:{id} + EXPIRE), events (PUBLISH account:{id}) and live figures
+(HSET acct:{id}) go out after the commit, in one pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import redis
+
+from engine.codec import dumps_bytes
+from engine.contracts import (
+    ACCOUNT_FIGURES,
+    COMMANDS_GROUP,
+    MD_LAST,
+    REPLY_TTL_S,
+    TICKS_STREAM,
+    Command,
+    account_channel,
+    account_figures_key,
+    commands_stream,
+    deadletter_stream,
+    engine_status_key,
+    fence_key,
+    lease_key,
+    reply_key,
+    ticks_group,
+)
+
+log = logging.getLogger(__name__)
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class LeaseLost(RuntimeError):
+    """The shard's lease expired or was taken: stop writing at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    stream_id: str
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A command stream entry: the decoded command, or None when it is malformed."""
+
+    stream_id: str
+    command: Command | None
+    raw: dict[str, str]
+
+
+def stream_key(stream_id: str) -> tuple[int, int]:
+    """Order stream ids of different streams on the same server (ms, seq)."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def parse_tick(stream_id: str, fields: dict[str, str]) -> Tick | None:
+    try:
+        return Tick(stream_id, fields["symbol"], Decimal(fields["bid"]), Decimal(fields["ask"]), int(fields["ts"]))
+    except (KeyError, ValueError, InvalidOperation):
+        return None
+
+
+class Bus:
+    """The engine's Redis: one client for blocking reads, a pipeline for everything it publishes."""
+
+    def __init__(self, r: redis.Redis, shard: int, batch_size: int, block_ms: int) -> None:
+        self.r = r
+        self.shard = shard
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.commands = commands_stream(shard)
+        self.consumer = f"engine-{shard}"
+        self.tick_group = ticks_group(shard)
+        self._renew = r.register_script(_RENEW)
+        self._release = r.register_script(_RELEASE)
+
+    # --- lease ----------------------------------------------------------------------------------
+
+    def try_lease(self, token: str, lease_ms: int) -> bool:
+        return bool(self.r.set(lease_key(self.shard), token, nx=True, px=lease_ms))
+
+    def renew_lease(self, token: str, lease_ms: int) -> None:
+        if not self._renew(keys=[lease_key(self.shard)], args=[token, lease_ms]):
+            raise LeaseLost(f"shard {self.shard}: lease lost")
+
+    def release_lease(self, token: str) -> None:
+        self._release(keys=[lease_key(self.shard)], args=[token])
+
+    def publish_fence(self, fence: int) -> None:
+        self.r.set(fence_key(self.shard), fence)
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def ensure_groups(self) -> None:
+        """Commands are read from the start of the stream; ticks from now on (old prices are useless)."""
+        for stream, group, start in ((self.commands, COMMANDS_GROUP, "0"), (TICKS_STREAM, self.tick_group, "$")):
+            try:
+                self.r.xgroup_create(stream, group, id=start, mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def last_quotes(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        raw_quotes: Any = self.r.hgetall(MD_LAST) or {}
+        for symbol, raw in raw_quotes.items():
+            try:
+                out[symbol] = json.loads(raw)
+            except (TypeError, ValueError):
+                continue
+        return out
+
+    def own_pending(self) -> tuple[list[Entry], list[Tick], dict[str, int]]:
+        """This consumer's unacknowledged entries (after a crash), with delivery counts of commands."""
+        entries = self._read_commands("0", self.batch_size * 20, None)
+        ticks = self._read_ticks("0", self.batch_size * 20, None)
+        counts: dict[str, int] = {}
+        if entries:
+            pending: Any = self.r.xpending_range(
+                self.commands, COMMANDS_GROUP, "-", "+", len(entries) + 10, self.consumer
+            )
+            for item in pending:
+                counts[str(item["message_id"])] = int(item["times_delivered"])
+        return entries, ticks, counts
+
+    def read(self, block: bool) -> tuple[list[Entry], list[Tick]]:
+        """A batch of new commands and ticks; blocks briefly on commands when idle.
+
+        Ticks are read after the commands (in the same round trip when not blocking): every quote
+        published before a command we hold is visible then, so the stream-id merge applies it first.
+        """
+        if block:
+            entries = self._read_commands(">", self.batch_size, self.block_ms)
+            return entries, self._read_ticks(">", self.batch_size, None)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xreadgroup(COMMANDS_GROUP, self.consumer, {self.commands: ">"}, count=self.batch_size)
+        pipe.xreadgroup(self.tick_group, self.consumer, {TICKS_STREAM: ">"}, count=self.batch_size)
+        commands, ticks = pipe.execute()
+        return self._entries(commands), self._ticks(ticks)
+
+    def _read_commands(self, start: str, count: int, block: int | None) -> list[Entry]:
+        reply: Any = self.r.xreadgroup(COMMANDS_GROUP, self.consumer, {self.commands: start}, count=count, block=block)
+        return self._entries(reply)
+
+    def _entries(self, reply: Any) -> list[Entry]:
+        out = []
+        for _, items in reply or []:
+            for stream_id, fields in items:
+                if fields is None:  # trimmed while pending: nothing to apply
+                    out.append(Entry(stream_id, None, {}))
+                    continue
+                try:
+                    command = Command.from_fields(fields)
+                except ValueError:
+                    command = None
+                out.append(Entry(stream_id, command, fields))
+        return out
+
+    def _read_ticks(self, start: str, count: int, block: int | None) -> list[Tick]:
+        reply: Any = self.r.xreadgroup(self.tick_group, self.consumer, {TICKS_STREAM: start}, count=count, block=block)
+        return self._ticks(reply)
+
+    def _ticks(self, reply: Any) -> list[Tick]:
+        out = []
+        for _, items in reply or []:
+            for stream_id, fields in items:
+                tick = parse_tick(stream_id, fields or {})
+                out.append(tick if tick is not None else Tick(stream_id, "", Decimal(0), Decimal(0), 0))
+        return out
+
+    # --- after commit ----------------------------------------------------------------------------------
+
+    def trim(self, up_to: str) -> None:
+        """Drop acknowledged commands (MINID: never an unprocessed one, unlike MAXLEN)."""
+        self.r.xtrim(self.commands, minid=up_to, approximate=True)
+
+    def deadletter(self, entry: Entry, reason: str) -> None:
+        fields: dict[Any, Any] = {**entry.raw, "stream_id": entry.stream_id, "reason": reason}
+        self.r.xadd(deadletter_stream(self.shard), fields)
+
+    def publish(
+        self,
+        replies: Iterable[tuple[str, str]],
+        events: Iterable[tuple[int, dict[str, Any]]],
+        figures: Iterable[tuple[int, dict[str, Any]]],
+        command_ids: Sequence[str] = (),
+        tick_ids: Sequence[str] = (),
+    ) -> None:
+        """Acknowledge the batch, then send replies (JSON already encoded), events and live figures.
+
+        One pipeline, one round trip; Redis runs it in order, so the XACK precedes every reply.
+        """
+        pipe = self.r.pipeline(transaction=False)
+        if command_ids:
+            pipe.xack(self.commands, COMMANDS_GROUP, *command_ids)
+        if tick_ids:
+            pipe.xack(TICKS_STREAM, self.tick_group, *tick_ids)
+        for command_id, result_json in replies:
+            key = reply_key(command_id)
+            pipe.lpush(key, result_json)
+            pipe.expire(key, REPLY_TTL_S)
+        for account_id, event in events:
+            pipe.publish(account_channel(account_id), _json(event))
+        for account_id, data in figures:
+            mapping: dict[Any, Any] = {
+                name: "" if data.get(name) is None else str(data[name]) for name in ACCOUNT_FIGURES
+            }
+            mapping["positions"] = _json(data.get("positions", {}))
+            for extra in ("leverage", "trading_rights", "margin_call_level", "stop_out_level"):
+                if extra in data:
+                    mapping[extra] = str(data[extra])
+            pipe.hset(account_figures_key(account_id), mapping=mapping)
+            pipe.publish(account_channel(account_id), _json({"type": "account", "account_id": account_id, **data}))
+        pipe.execute()
+
+    def status(self, data: dict[str, Any]) -> None:
+        mapping: dict[Any, Any] = {k: str(v) for k, v in data.items()}
+        self.r.hset(engine_status_key(self.shard), mapping=mapping)
+
+    def pending_commands(self) -> int:
+        """Commands waiting: delivered-not-acked plus not yet delivered (the group lag)."""
+        try:
+            groups = self.r.xinfo_groups(self.commands)
+        except redis.ResponseError:
+            return 0
+        for group in groups:
+            if group.get("name") == COMMANDS_GROUP:
+                return int(group.get("pending") or 0) + int(group.get("lag") or 0)
+        return 0
+
+
+def _json(value: Any) -> bytes:
+    return dumps_bytes(value)

@@ -1,0 +1,185 @@
+"""Account figures, margin call and stop-out, and the margin watches that make them per-tick cheap.
+
+Figures come from per-symbol aggregates (Exposure), so they cost O(symbols held), not
+O(positions). Between full evaluations an account is guarded by *watches*: price levels per
+symbol, in the trigger indexes, at which the account's buffer above its margin-call (or
+stop-out) level could be used up. The buffer is split between the account's adverse price
+directions with a safety factor of two, so no combination of moves that leaves every watch
+untouched can reach the level; a touched watch re-evaluates the account exactly. A tick
+therefore costs nothing for accounts whose margin is not at risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from engine.core.entities import BUY, Account, Position
+from engine.core.index import always_reached
+from engine.core.money import HUNDRED, ONE, ZERO, fmt, round_money
+
+if TYPE_CHECKING:
+    from engine.core.engine import TradingCore
+
+TWO = Decimal(2)
+LEVEL_QUANTUM = Decimal("0.01")
+
+
+@dataclass(slots=True)
+class Figures:
+    balance: Decimal
+    credit: Decimal
+    equity: Decimal
+    margin: Decimal
+    free_margin: Decimal
+    floating_pl: Decimal
+    held: Decimal
+
+    @property
+    def margin_level(self) -> Decimal | None:
+        if self.margin <= ZERO:
+            return None
+        return (self.equity * HUNDRED / self.margin).quantize(LEVEL_QUANTUM)
+
+    def at_or_below(self, level: Decimal) -> bool:
+        """True when margin is used and equity / margin * 100 <= level (exact, no rounding)."""
+        return self.margin > ZERO and self.equity * HUNDRED <= level * self.margin
+
+    def as_dict(self, ts: int) -> dict[str, Any]:
+        level = self.margin_level
+        return {
+            "balance": fmt(self.balance),
+            "credit": fmt(self.credit),
+            "equity": fmt(self.equity),
+            "margin": fmt(self.margin),
+            "free_margin": fmt(self.free_margin),
+            "margin_level": fmt(level) if level is not None else None,
+            "floating_pl": fmt(self.floating_pl),
+            "held": fmt(self.held),
+            "ts": ts,
+        }
+
+
+def figures(core: TradingCore, account: Account) -> Figures:
+    """Balance, equity, margin, free margin and floating P/L at the current quotes."""
+    pl = ZERO
+    margin = ZERO
+    swap = ZERO
+    ccy = account.currency
+    for symbol, ex in account.exposures.items():
+        inst = core.instruments[symbol]
+        swap += ex.swap
+        pl_quote, rate = floating_on(core, account, symbol)
+        if rate is not None:
+            pl += pl_quote * rate
+        margin_acc = core.quotes.convert_cost(ex.margin_quote, inst.quote_currency, ccy)
+        margin += margin_acc if margin_acc is not None else ex.margin_account
+    floating = round_money(pl, ccy) + swap
+    margin = round_money(margin, ccy)
+    equity = account.balance + account.credit + floating
+    return Figures(
+        account.balance, account.credit, equity, margin, equity - margin - account.held, floating, account.held
+    )
+
+
+def position_pl(core: TradingCore, position: Position, currency: str) -> tuple[Decimal | None, Decimal]:
+    """The close-side price and floating P/L (account currency, without swap) of one position."""
+    inst = core.instruments[position.symbol]
+    quote = core.quotes.get(position.symbol)
+    if quote is None:
+        return None, ZERO
+    price = quote.bid if position.side == BUY else quote.ask
+    diff = price - position.open_price if position.side == BUY else position.open_price - price
+    account = core.accounts[position.account_id]
+    _, rate = floating_on(core, account, position.symbol)
+    if rate is None:
+        return price, ZERO
+    return price, round_money(diff * position.volume * inst.contract_size * rate, currency)
+
+
+def floating_on(core: TradingCore, account: Account, symbol: str) -> tuple[Decimal, Decimal | None]:
+    """An account's net floating P/L on a symbol (quote currency) and the rate converting it.
+
+    One rate per symbol and account, chosen by the sign of the net P/L (broker-protective), so the
+    positions' P/L add up to the account's floating P/L; a close realises at its own sign's rate.
+    """
+    inst = core.instruments[symbol]
+    ex = account.exposures.get(symbol)
+    quote = core.quotes.get(symbol)
+    if ex is None or quote is None:
+        return ZERO, None
+    pl_quote = inst.contract_size * (
+        ex.long_volume * quote.bid - ex.long_cost + ex.short_cost - ex.short_volume * quote.ask
+    )
+    if inst.quote_currency == account.currency:
+        return pl_quote, ONE
+    return pl_quote, core.quotes.rate(inst.quote_currency, account.currency, for_loss=pl_quote < ZERO)
+
+
+def disarm(core: TradingCore, account: Account) -> None:
+    for symbol, down, level in account.watches:
+        book = core.books[symbol]
+        (book.watch_down if down else book.watch_up).remove(level, account.id)
+    account.watches.clear()
+
+
+def _add_watch(core: TradingCore, account: Account, symbol: str, down: bool, level: Decimal) -> None:
+    book = core.books[symbol]
+    (book.watch_down if down else book.watch_up).add(level, account.id)
+    account.watches.append((symbol, down, level))
+
+
+def _sensitivities(core: TradingCore, account: Account, level: Decimal) -> dict[tuple[str, bool], Decimal]:
+    """Money lost per unit of adverse price move, per (symbol, down?) direction."""
+    sens: dict[tuple[str, bool], Decimal] = {}
+    ccy = account.currency
+    for symbol, ex in account.exposures.items():
+        inst = core.instruments[symbol]
+        quote = core.quotes.get(symbol)
+        if quote is None:
+            continue
+        rate = core.quotes.rate(inst.quote_currency, ccy, for_loss=True) or ZERO
+        if ex.long_volume:
+            sens[(symbol, True)] = sens.get((symbol, True), ZERO) + rate * inst.contract_size * ex.long_volume
+        if ex.short_volume:
+            sens[(symbol, False)] = sens.get((symbol, False), ZERO) + rate * inst.contract_size * ex.short_volume
+        if inst.quote_currency == ccy:
+            continue
+        # The conversion rate moves too: d(rate * X)/dp = X * rate * (±1/p) per leg.
+        exposure_quote = (
+            inst.contract_size
+            * (ex.long_volume * quote.bid - ex.long_cost + ex.short_cost - ex.short_volume * quote.ask)
+            - ex.margin_quote * level / HUNDRED
+        )
+        for leg_symbol, multiply in core.quotes.path(inst.quote_currency, ccy) or ():
+            leg = core.quotes.get(leg_symbol)
+            if leg is None or leg.bid <= ZERO:
+                continue
+            derivative = exposure_quote * rate / leg.bid * (1 if multiply else -1)
+            key = (leg_symbol, derivative > ZERO)
+            sens[key] = sens.get(key, ZERO) + abs(derivative)
+    return {key: value for key, value in sens.items() if value > ZERO}
+
+
+def arm(core: TradingCore, account: Account, fig: Figures) -> None:
+    """Place the account's watches for the buffer left above its next margin level."""
+    disarm(core, account)
+    if fig.margin <= ZERO:
+        return
+    level = account.stop_out_level if account.margin_call_active else account.margin_call_level
+    buffer = fig.equity - fig.margin * level / HUNDRED
+    sens = _sensitivities(core, account, level)
+    if buffer <= ZERO or not sens:
+        # Below the level and nothing could be done (stale or closed markets): re-check on
+        # every fresh tick of a symbol the account holds.
+        for symbol in account.exposures:
+            _add_watch(core, account, symbol, True, always_reached(True))
+        return
+    share = buffer / (TWO * len(sens))
+    for (symbol, down), value in sens.items():
+        quote = core.quotes.quotes[symbol]
+        if down:
+            _add_watch(core, account, symbol, True, quote.bid - share / value)
+        else:
+            _add_watch(core, account, symbol, False, quote.ask + share / value)
