@@ -41,10 +41,12 @@ class Settings:
     jwt_secret_key: str = "dev-jwt-secret-change-me-00000000000000000"
     data_encryption_key: str = ""
     app_base_url: str = "http://127.0.0.1:8000"
+    app_name: str = "Trading Platform"
     port: int = 8000
     web_concurrency: int = 2
     log_level: str = "INFO"
     log_json: bool = False
+    var_dir: Path = VAR_DIR
 
     database_url: str = ""
     redis_url: str = ""
@@ -55,6 +57,16 @@ class Settings:
     md_ws_symbols_max: int = 500
     marketsim_port: int = 8765
     marketsim_seed: int = 42
+    md_heartbeat_s: int = 10
+    md_ping_interval_s: int = 20
+    md_pong_timeout_s: int = 10
+    md_idle_timeout_s: int = 30
+    md_backoff_max_s: int = 30
+    md_fallback_after_s: int = 2
+    md_rest_credits_per_minute: int = 0
+    md_auth_retry_s: int = 300
+    md_failed_retry_s: int = 300
+    md_instruments_refresh_s: int = 30
 
     smtp_url: str = ""
     mail_from: str = "Trading Platform <no-reply@localhost>"
@@ -74,6 +86,7 @@ class Settings:
     cookie_secure: bool = True
     access_token_minutes: int = 15
     refresh_token_days: int = 14
+    session_idle_minutes: int = 1440
     admin_require_2fa: bool = False
     ratelimit_enabled: bool = True
 
@@ -82,6 +95,10 @@ class Settings:
     crm_sso_secret: str = ""
     crm_inbound_webhook_secret: list[str] = field(default_factory=list)
     crm_api_rate_limit: str = "600/minute"
+    webhook_retry_schedule: list[str] = field(
+        default_factory=lambda: ["5s", "5m", "30m", "2h", "5h", "10h", "14h", "20h", "24h"]
+    )
+    webhook_timeout_s: int = 15
 
     metrics_token: str = ""
     proxy_fix_hops: int = 0
@@ -102,12 +119,8 @@ class Settings:
     def uses_marketsim(self) -> bool:
         return not self.twelvedata_api_key
 
-    @property
-    def var_dir(self) -> Path:
-        return VAR_DIR
 
-
-_CONVERTERS = {int: int, bool: _bool, Decimal: Decimal, str: str}
+_CONVERTERS = {int: int, bool: _bool, Decimal: Decimal, str: str, Path: Path}
 
 
 def _convert(name: str, type_name: object, raw: str) -> object:

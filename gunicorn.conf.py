@@ -16,6 +16,8 @@ timeout = 60
 graceful_timeout = 20
 keepalive = 30
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
+# Path without the query string: SSO and e-mail tokens travel in query strings and must not be logged.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

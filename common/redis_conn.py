@@ -14,6 +14,8 @@ def make_redis(url: str, **kwargs: object) -> redis.Redis:
     options: dict[str, object] = {
         "decode_responses": True,
         "socket_connect_timeout": 5,
+        # Above the longest blocking read we issue (BLPOP for an engine reply waits up to 5 s).
+        "socket_timeout": 30,
         "health_check_interval": 15,
         "retry_on_timeout": True,
     }

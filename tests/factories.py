@@ -61,7 +61,8 @@ def session_cookies(app: Flask, user: User, **kwargs: Any) -> dict[str, tuple[st
 
     with app.test_request_context("/api/auth/login", method="POST", environ_base={"REMOTE_ADDR": "127.0.0.1"}):
         response = Response()
-        attached = db.merge(user)
+        attached = db.get(User, user.id)
+        assert attached is not None
         start_session(response, attached, **kwargs)
         db.commit()
         cookies: dict[str, tuple[str, str]] = {}

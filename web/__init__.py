@@ -107,18 +107,30 @@ def _migrations_dir() -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web.api import admin, auth, health
+    from web.api import accounts, admin, admin_webhooks, auth, crm, crm_webhooks, funds, health, kyc, market, sso
+    from web.api import trading as trading_api
     from web.docs import bp as docs_bp
 
-    for module in (health, auth, admin):
+    modules = (health, auth, admin, crm, sso, funds, kyc, admin_webhooks, crm_webhooks, market, accounts, trading_api)
+    for module in modules:
         ext.api.register_blueprint(module.blp)
     app.register_blueprint(docs_bp)
+    from web import stream
+
+    stream.register(app)  # WS /api/stream
+    from web import spa
+
+    spa.register(app)  # last: the SPA's catch-all route must not shadow any API route
 
 
 def _register_cli(app: Flask) -> None:
     from web.cli import register
+    from web.cli_crm import register as register_crm
+    from web.cli_trading import register as register_trading
 
     register(app)
+    register_crm(app)
+    register_trading(app)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -154,6 +166,8 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "

@@ -17,16 +17,20 @@ def test_readyz_checks_postgres_and_redis(client):
     assert response.json["checks"] == {"database": "ok", "redis": "ok"}
 
 
-def test_readyz_is_503_when_redis_is_unreachable(settings):
+def test_readyz_is_503_when_redis_is_unreachable(app, settings):
     from dataclasses import replace
 
     from tests.support import free_port
+    from web.extensions import limiter
 
     broken = create_app(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
-    response = broken.test_client().get("/api/readyz")
-    assert response.status_code == 503
-    assert response.json["checks"]["database"] == "ok"
-    assert response.json["checks"]["redis"].startswith("error")
+    try:
+        response = broken.test_client().get("/api/readyz")
+        assert response.status_code == 503
+        assert response.json["checks"]["database"] == "ok"
+        assert response.json["checks"]["redis"].startswith("error")
+    finally:
+        limiter.init_app(app)  # the limiter is process-wide: point it back at the live Redis
 
 
 def test_unknown_api_route_gets_the_json_envelope(client):

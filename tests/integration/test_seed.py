@@ -6,7 +6,7 @@ import sys
 from sqlalchemy import func, select
 
 from engine.contracts import OPEN_ACCOUNT, commands_stream
-from models import Account, Instrument, User
+from models import Account, Instrument, ProcessedCommand, User
 from tests.support import ROOT
 
 
@@ -32,10 +32,21 @@ def test_seed_creates_instruments_users_and_account_commands(test_env, db_sessio
     emails = {u.email: u for u in db_session.execute(select(User)).scalars()}
     assert emails["admin@example.com"].role == "admin"
     assert emails["demo@example.com"].email_verified
-    # The web tier never inserts accounts: the engine opens them from commands.
-    assert db_session.execute(select(func.count()).select_from(Account)).scalar_one() == 0
+    seeded = [emails["demo@example.com"].id, emails["admin@example.com"].id]
+    # The web tier never inserts accounts: any account of a seeded user was opened by the engine
+    # from a seed command (an engine started by another test may have run them by now).
+    accounts = db_session.execute(select(Account).where(Account.user_id.in_(seeded))).scalars().all()
+    for account in accounts:
+        processed = (
+            db_session.execute(select(ProcessedCommand).where(ProcessedCommand.account_id == account.id))
+            .scalars()
+            .all()
+        )
+        assert any(p.command_id.startswith("seed-") for p in processed), account.id
     entries = redis_client.xrange(commands_stream(0))
-    opens = [fields for _, fields in entries if fields["type"] == OPEN_ACCOUNT]
+    opens = [
+        fields for _, fields in entries if fields["type"] == OPEN_ACCOUNT and fields["command_id"].startswith("seed-")
+    ]
     assert {f["command_id"] for f in opens} == {
         f"seed-seed:{emails['demo@example.com'].id}:live",
         f"seed-seed:{emails['demo@example.com'].id}:demo",

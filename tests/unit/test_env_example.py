@@ -9,7 +9,6 @@ from config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 PROCESS_ONLY = {
     "HOST",
-    "VAR_DIR",
     "EMBEDDED_REDIS_PORT",
     "ACCESS_LOG",
     "FORWARDED_ALLOW_IPS",

@@ -27,7 +27,9 @@ class PageArgs(Schema):
 
 class AuditFilterArgs(Schema):
     actor = fields.String(validate=validate.Length(max=128), metadata={"description": "actor id, or type:id"})
-    actor_type = fields.String(validate=validate.OneOf(["user", "admin", "crm", "system", "engine", "anonymous"]))
+    actor_type = fields.String(
+        validate=validate.OneOf(["user", "admin", "crm", "crm_admin", "system", "engine", "anonymous"])
+    )
     action = fields.String(validate=validate.Length(max=64), metadata={"description": "exact, or a prefix ending in *"})
     target = fields.String(validate=validate.Length(max=160), metadata={"description": "target id, or type:id"})
     outcome = fields.String(validate=validate.OneOf(["success", "failure", "denied"]))
