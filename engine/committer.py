@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from engine.core.journal import Changes
-from engine.store import Processed
+from engine.persist import Processed
 
 log = logging.getLogger("engine")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from engine import store
+from engine import persist, store
 from engine.bus import Bus, Entry, Tick, stream_key
 from engine.codec import dumps
 from engine.committer import Committer, PreparedBatch
@@ -269,7 +269,7 @@ class ShardEngine:
         users: set[int],
         now: int,
         poison: set[str],
-    ) -> tuple[str, str, store.Processed | None] | None:
+    ) -> tuple[str, str, persist.Processed | None] | None:
         """Apply one command (or find its stored result): (command id, result JSON, row to store)."""
         command = entry.command
         if command is None:
@@ -296,7 +296,7 @@ class ShardEngine:
         encoded = _json(result)
         known[command.command_id] = encoded
         self._remember(command.command_id, encoded)
-        row = store.Processed(command.command_id, command.type, command.account_id, entry.stream_id, encoded)
+        row = persist.Processed(command.command_id, command.type, command.account_id, entry.stream_id, encoded)
         return command.command_id, encoded, row
 
     def _remember(self, command_id: str, result: str) -> None:
@@ -338,7 +338,7 @@ class ShardEngine:
         # is harmless (on_tick ignores quotes older than md:last, loaded at start).
         if not changes.empty() or batch.processed or batch.last_command:
             with conn.begin():
-                store.write_batch(
+                persist.write_batch(
                     conn,
                     shard=self.opt.shard,
                     fence=self.fence,

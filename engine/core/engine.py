@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from engine.core import funds, liquidation, rollover, trading
+from engine.core import funds, liquidation, orders, positions, rollover
 from engine.core.book import SymbolBook
 from engine.core.commands import OpenAccount, Rejection, parse
 from engine.core.context import SYSTEM_ACTOR, CommandIn, Ctx, IdSource, InvariantError
@@ -132,11 +132,11 @@ class TradingCore:
         affected: set[int] = set()
         for order_id in book.triggered_orders(bid, ask):
             order = self.orders.get(order_id)
-            if order is not None and trading.trigger_order(self, order, bid, ask, ts, now):
+            if order is not None and orders.trigger_order(self, order, bid, ask, ts, now):
                 affected.add(order.account_id)
         for position_id in book.triggered_stops(bid, ask):
             position = self.positions.get(position_id)
-            if position is not None and trading.trigger_stops(self, position, bid, ask, now):
+            if position is not None and positions.trigger_stops(self, position, bid, ask, now):
                 affected.add(position.account_id)
         affected.update(book.triggered_watches(bid, ask))
         for account_id in sorted(affected):
@@ -149,7 +149,7 @@ class TradingCore:
             expires_at, order_id = heapq.heappop(self.expiries)
             order = self.orders.get(order_id)
             if order is not None and order.expires_at == expires_at:
-                trading.end_order(self, ctx, order, "expired")
+                orders.end_order(self, ctx, order, "expired")
         rollover.run_due(self, ctx)
 
     def refresh(self, now: int, interval_ms: int = 250, limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:
@@ -400,12 +400,12 @@ class TradingCore:
 
 
 _HANDLERS: dict[str, Handler] = {
-    "place_order": trading.place_order,
-    "modify_order": trading.modify_order,
-    "cancel_order": trading.cancel_order,
-    "modify_position": trading.modify_position,
-    "close_position": trading.close_position_command,
-    "close_all": trading.close_all,
+    "place_order": orders.place_order,
+    "modify_order": orders.modify_order,
+    "cancel_order": orders.cancel_order,
+    "modify_position": positions.modify_position,
+    "close_position": positions.close_position_command,
+    "close_all": positions.close_all,
     "balance_op": funds.balance_op,
     "hold_funds": funds.hold_funds,
     "release_hold": funds.release_hold,

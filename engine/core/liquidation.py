@@ -62,7 +62,7 @@ def _closable(core: TradingCore, account: Account, now: int) -> list[tuple[Decim
 
 def stop_out(core: TradingCore, ctx: Ctx, account: Account, fig: Figures) -> None:
     """Delete pending orders, then close the largest loss until the level is above stop-out."""
-    from engine.core.trading import close, end_order
+    from engine.core.fills import close, end_order
 
     level_before = fig.margin_level
     cancelled = [order.id for order in sorted(account.orders.values(), key=lambda o: o.id)]

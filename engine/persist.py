@@ -1,0 +1,381 @@
+"""Write one engine batch in ONE PostgreSQL transaction (the engine is the only writer).
+
+The transaction first checks the shard's fencing token (a second engine that took the shard
+over makes this one's commits fail), then upserts the changed state and inserts the facts:
+trades, ledger rows, processed command results, webhook outbox rows and audit rows.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from common.audit import AuditEntry, write_audit
+from common.outbox import outbox_row
+from engine.codec import dumps
+from engine.core.entities import Account, Hold, Order, Position
+from engine.core.journal import AuditRecord, Changes, LedgerRow, TradeRow
+from engine.store import ts
+
+
+class FencedOut(RuntimeError):
+    """Another engine owns this shard now (its fencing token is newer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """A command's outcome, stored with the batch (exactly-once)."""
+
+    command_id: str
+    type: str
+    account_id: int | None
+    stream_id: str | None
+    result_json: str  # encoded once: the same bytes are stored and sent as the reply
+
+
+_ORDER_COLUMNS = (
+    "id, account_id, symbol, side, type, status, volume, price, limit_price, sl, tp, expiry_type, expires_at, "
+    "deviation, stop_triggered, fill_price, position_id, reject_code, command_id, created_at, updated_at, closed_at"
+)
+_ORDER_UPDATE = (
+    "status, volume, price, limit_price, sl, tp, expiry_type, expires_at, stop_triggered, fill_price, "
+    "position_id, reject_code, updated_at, closed_at"
+)
+_POSITION_COLUMNS = (
+    "id, account_id, order_id, symbol, side, status, volume, initial_volume, open_price, close_price, sl, tp, "
+    "swap, commission, realized_pl, margin, opened_at, updated_at, closed_at"
+)
+_POSITION_UPDATE = "status, volume, close_price, sl, tp, swap, commission, realized_pl, margin, updated_at, closed_at"
+
+
+_TRADE_COLUMNS = (
+    "id, account_id, position_id, order_id, symbol, side, entry, volume, price, profit, commission, swap, reason, "
+    "command_id, executed_at"
+)
+_LEDGER_COLUMNS = (
+    "id, account_id, kind, amount, credit_amount, balance_after, credit_after, external_id, trade_id, position_id, "
+    "comment, command_id, created_at"
+)
+
+
+def _excluded(columns: str) -> str:
+    return ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in columns.split(","))
+
+
+def _order_row(o: Order) -> tuple[Any, ...]:
+    return (
+        o.id,
+        o.account_id,
+        o.symbol,
+        o.side,
+        o.type,
+        o.status,
+        o.volume,
+        o.price,
+        o.limit_price,
+        o.sl,
+        o.tp,
+        o.expiry_type,
+        ts(o.expires_at),
+        o.deviation,
+        o.stop_triggered,
+        o.fill_price,
+        o.position_id,
+        o.reject_code,
+        o.command_id,
+        ts(o.created_at),
+        ts(o.updated_at),
+        ts(o.closed_at),
+    )
+
+
+def _position_row(p: Position) -> tuple[Any, ...]:
+    return (
+        p.id,
+        p.account_id,
+        p.order_id,
+        p.symbol,
+        p.side,
+        p.status,
+        p.volume,
+        p.initial_volume,
+        p.open_price,
+        p.close_price,
+        p.sl,
+        p.tp,
+        p.swap,
+        p.commission,
+        p.realized_pl,
+        p.margin,
+        ts(p.opened_at),
+        ts(p.updated_at),
+        ts(p.closed_at),
+    )
+
+
+def _trade_row(t: TradeRow) -> tuple[Any, ...]:
+    return (
+        t.id,
+        t.account_id,
+        t.position_id,
+        t.order_id,
+        t.symbol,
+        t.side,
+        t.entry,
+        t.volume,
+        t.price,
+        t.profit,
+        t.commission,
+        t.swap,
+        t.reason,
+        t.command_id,
+        ts(t.executed_at),
+    )
+
+
+def _ledger_row(r: LedgerRow) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.account_id,
+        r.kind,
+        r.amount,
+        r.credit_amount,
+        r.balance_after,
+        r.credit_after,
+        r.external_id,
+        r.trade_id,
+        r.position_id,
+        r.comment,
+        r.command_id,
+        ts(r.created_at),
+    )
+
+
+def _account_values(a: Account) -> tuple[Any, ...]:
+    return (
+        a.id,
+        a.balance,
+        a.credit,
+        a.held,
+        a.leverage,
+        a.trading_rights,
+        a.margin_call_level,
+        a.stop_out_level,
+        a.margin_call_active,
+        a.version,
+        ts(a.updated_at),
+    )
+
+
+def _audit_entry(record: AuditRecord) -> AuditEntry:
+    actor = record.actor
+    actor_id = actor.get("id")
+    return AuditEntry(
+        action=record.action,
+        outcome=record.outcome,
+        actor_type=str(actor.get("type") or "system"),
+        actor_id=None if actor_id is None else str(actor_id),
+        impersonator_id=None if actor.get("impersonator_id") is None else str(actor["impersonator_id"]),
+        target_type=record.target_type,
+        target_id=record.target_id,
+        ip=actor.get("ip"),
+        request_id=actor.get("request_id"),
+        details=record.details,
+        created_at=ts(record.at),
+    )
+
+
+def _json(value: Any) -> str:
+    return dumps(value)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _cell(value: Any) -> str:
+    """One value in COPY's text format (\\N for NULL, escaped backslashes, tabs and newlines)."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(_ESCAPES)
+    if value is None:
+        return "\\N"
+    if kind is Decimal:
+        return format(value, "f")
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is datetime:
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)
+
+
+def copy_rows(cur: Any, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Bulk-insert rows with COPY (an order of magnitude cheaper than INSERT for batches)."""
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_cell(v) for v in row))
+        buffer.write("\n")
+    if buffer.tell():
+        buffer.seek(0)
+        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+
+
+COPY_FROM_ROWS = 100  # below this, rows go as INSERT ... VALUES inside one multi-statement round trip
+
+
+class _Writer:
+    """Collects a batch's statements and sends them in as few round trips as possible.
+
+    Small groups of rows become INSERT/UPDATE statements joined into one execute (one round
+    trip); large groups use COPY. Statement order is kept (accounts before their orders...).
+    """
+
+    def __init__(self, cur: Any) -> None:
+        self.cur = cur
+        self.pending: list[str] = []
+
+    def _values(self, rows: Sequence[Sequence[Any]], template: str | None = None) -> str:
+        mogrify = self.cur.mogrify
+        template = template or "(" + ",".join(["%s"] * len(rows[0])) + ")"
+        return ",".join(mogrify(template, row).decode() for row in rows)
+
+    def insert(self, table: str, columns: str, rows: Sequence[Sequence[Any]], suffix: str = "") -> None:
+        if not rows:
+            return
+        if len(rows) >= COPY_FROM_ROWS and not suffix:
+            self.flush()
+            copy_rows(self.cur, table, columns, rows)
+            return
+        self.pending.append(f"INSERT INTO {table} ({columns}) VALUES {self._values(rows)} {suffix}")
+
+    def statement(self, sql: str, rows: Sequence[Sequence[Any]], template: str) -> None:
+        """A statement with one %s that takes the VALUES list (e.g. UPDATE ... FROM (VALUES %s))."""
+        if rows:
+            self.pending.append(sql.replace("%s", self._values(rows, template), 1))
+
+    def flush(self) -> None:
+        if self.pending:
+            self.cur.execute(";\n".join(self.pending))
+            self.pending.clear()
+
+
+_ACCOUNT_INSERT = (
+    "id, user_id, number, type, currency, balance, credit, held, leverage, trading_rights, margin_call_level, "
+    "stop_out_level, margin_call_active, version, created_at, updated_at"
+)
+_ACCOUNT_UPDATE = (
+    "UPDATE accounts AS a SET balance = v.balance, credit = v.credit, held = v.held, leverage = v.leverage, "
+    "trading_rights = v.trading_rights, margin_call_level = v.mcl, stop_out_level = v.sol, "
+    "margin_call_active = v.mca, version = v.version, updated_at = v.updated_at "
+    "FROM (VALUES %s) AS v (id, balance, credit, held, leverage, trading_rights, mcl, sol, mca, version, "
+    "updated_at) WHERE a.id = v.id"
+)
+_ACCOUNT_TEMPLATE = (
+    "(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::int, %s, %s::numeric, %s::numeric, %s::boolean, "
+    "%s::bigint, %s::timestamptz)"
+)
+_HOLD_COLUMNS = "account_id, hold_id, amount, status, ledger_entry_id, command_id, created_at, updated_at"
+_HOLD_UPSERT = (
+    "ON CONFLICT (account_id, hold_id) DO UPDATE SET status = EXCLUDED.status, "
+    "ledger_entry_id = EXCLUDED.ledger_entry_id, updated_at = EXCLUDED.updated_at"
+)
+
+
+def _new_account_row(a: Account) -> tuple[Any, ...]:
+    return (
+        a.id,
+        a.user_id,
+        a.number,
+        a.type,
+        a.currency,
+        a.balance,
+        a.credit,
+        a.held,
+        a.leverage,
+        a.trading_rights,
+        a.margin_call_level,
+        a.stop_out_level,
+        a.margin_call_active,
+        a.version,
+        ts(a.created_at),
+        ts(a.updated_at),
+    )
+
+
+def _hold_row(h: Hold) -> tuple[Any, ...]:
+    return (h.account_id, h.hold_id, h.amount, h.status, h.ledger_id, h.command_id, ts(h.created_at), ts(h.updated_at))
+
+
+def _split(
+    out: _Writer, table: str, columns: str, updatable: str, rows: list[tuple[int, tuple[Any, ...]]], new: set[int]
+) -> None:
+    """Rows created in this batch are inserted; rows of earlier batches are updated (upsert)."""
+    out.insert(table, columns, [row for key, row in rows if key in new])
+    upsert = f"ON CONFLICT (id) DO UPDATE SET {_excluded(updatable)}"
+    out.insert(table, columns, [row for key, row in rows if key not in new], upsert)
+
+
+def write_batch(
+    conn: Connection,
+    *,
+    shard: int,
+    fence: int,
+    changes: Changes,
+    processed: Sequence[Processed],
+    last_stream_id: str | None,
+    last_tick_id: str | None,
+) -> None:
+    """Persist one batch inside the caller's transaction; raise FencedOut if the shard was taken over."""
+    moved = conn.execute(
+        text(
+            "UPDATE engine_shards SET last_stream_id = COALESCE(:sid, last_stream_id), "
+            "last_tick_id = COALESCE(:tid, last_tick_id), last_rollover = COALESCE(:roll, last_rollover), "
+            "updated_at = now() WHERE shard = :s AND fence = :f"
+        ),
+        {"sid": last_stream_id, "tid": last_tick_id, "roll": ts(changes.last_rollover), "s": shard, "f": fence},
+    )
+    if moved.rowcount != 1:
+        raise FencedOut(f"shard {shard}: fence {fence} is no longer current")
+    out = _Writer(conn.connection.cursor())
+    out.insert("accounts", _ACCOUNT_INSERT, [_new_account_row(a) for a in changes.new_accounts.values()])
+    out.statement(_ACCOUNT_UPDATE, [_account_values(a) for a in changes.accounts.values()], _ACCOUNT_TEMPLATE)
+    _split(
+        out,
+        "orders",
+        _ORDER_COLUMNS,
+        _ORDER_UPDATE,
+        [(k, _order_row(o)) for k, o in changes.orders.items()],
+        changes.new_orders,
+    )
+    _split(
+        out,
+        "positions",
+        _POSITION_COLUMNS,
+        _POSITION_UPDATE,
+        [(k, _position_row(p)) for k, p in changes.positions.items()],
+        changes.new_positions,
+    )
+    out.insert("account_holds", _HOLD_COLUMNS, [_hold_row(h) for h in changes.holds.values()], _HOLD_UPSERT)
+    out.insert("trades", _TRADE_COLUMNS, [_trade_row(t) for t in changes.trades])
+    out.insert("ledger_entries", _LEDGER_COLUMNS, [_ledger_row(r) for r in changes.ledger])
+    out.insert(
+        "processed_commands",
+        "command_id, type, account_id, shard, stream_id, result",
+        [(p.command_id, p.type[:32], p.account_id, shard, p.stream_id, p.result_json) for p in processed],
+    )
+    outbox = [outbox_row(n.type, n.data, ts(n.at)) for n in changes.webhooks]
+    out.insert(
+        "webhook_events",
+        "msg_id, type, payload, created_at",
+        [(r["msg_id"], r["type"], r["payload"], r["created_at"]) for r in outbox],
+    )
+    out.flush()
+    if changes.audit:
+        write_audit(conn, [_audit_entry(r) for r in changes.audit])
