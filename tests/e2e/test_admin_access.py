@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import text
 
 from tests.e2e.conftest import Platform
-from tests.e2e.helpers import PASSWORD, register_verified_user
+from web.seed_data import DEMO_CLIENT
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +36,14 @@ def admin_routes(platform: Platform) -> list[tuple[str, str]]:
     return sorted(routes)
 
 
-def signed_in(platform: Platform, email: str | None = None) -> tuple[requests.Session, str]:
+def signed_in(platform: Platform, email: str | None = None, password: str = "") -> tuple[requests.Session, str]:
     """A browser-like session (cookies, CSRF token); signed in when an e-mail is given."""
     http = requests.Session()
     csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
     if email:
         res = http.post(
             platform.url("/api/auth/login"),
-            json={"email": email, "password": PASSWORD},
+            json={"email": email, "password": password},
             headers={"X-CSRFToken": csrf},
             timeout=10,
         )
@@ -92,8 +92,11 @@ def test_the_openapi_document_lists_the_admin_routes(platform: Platform) -> None
 def test_a_client_gets_403_on_every_admin_route_and_each_refusal_is_audited(platform: Platform) -> None:
     from models.session import engine_for
 
-    email = register_verified_user(platform, "not-admin")
-    http, csrf = signed_in(platform, email)
+    db = engine_for(platform.env["DATABASE_URL"])
+    with db.connect() as conn:
+        user_id = conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": DEMO_CLIENT["email"]}).scalar_one()
+        before = conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_logs")).scalar_one()
+    http, csrf = signed_in(platform, DEMO_CLIENT["email"], DEMO_CLIENT["password"])
     routes = admin_routes(platform)
     answers = {(m, p): call(http, csrf, m, p, platform) for m, p in routes}
     wrong = {route: (r.status_code, r.text[:200]) for route, r in answers.items() if r.status_code != 403}
@@ -102,14 +105,13 @@ def test_a_client_gets_403_on_every_admin_route_and_each_refusal_is_audited(plat
     assert all("Traceback" not in r.text for r in answers.values())
     # The client is still signed in (a refusal is not a logout) and nothing was done on its behalf.
     assert http.get(platform.url("/api/auth/me"), timeout=10).status_code == 200
-    with engine_for(platform.env["DATABASE_URL"]).connect() as conn:
-        user_id = conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": email}).scalar_one()
+    with db.connect() as conn:
         actions = conn.execute(
             text(
                 "SELECT action, outcome, details->>'path' FROM audit_logs"
-                " WHERE actor_id = :id AND action LIKE 'admin.%'"
+                " WHERE id > :before AND actor_id = :id AND action LIKE 'admin.%'"
             ),
-            {"id": str(user_id)},
+            {"id": str(user_id), "before": before},
         ).all()
     assert sorted(path for _, _, path in actions) == sorted(p for _, p in routes)
     assert {(a, o) for a, o, _ in actions} == {("admin.access_denied", "denied")}

@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from common.webhook_signing import sign
 from tests.e2e.conftest import _FAILED, ARTIFACTS, ROOT, Platform, new_context
-from tests.e2e.helpers import PASSWORD, register_verified_user, run_axe, screenshot, settle, toast, unique_email
+from tests.e2e.helpers import PASSWORD, run_axe, screenshot, settle, toast, unique_email
 from tests.support import wait_for
 from tests.webhook_receiver import Reply, WebhookReceiver
 from web.seed_data import DEMO_CLIENT
@@ -82,6 +82,40 @@ def flask(platform: Platform, *args: str) -> str:
         text=True,
     )
     return out.stdout
+
+
+def make_client(platform: Platform, prefix: str) -> tuple[str, int]:
+    """A verified client written straight to the database, as the seed does.
+
+    Registering through the API would spend the per-IP registration budget (10 an hour) that the
+    other browser tests of this package need.
+    """
+    from sqlalchemy.orm import Session
+
+    from models import User
+    from models.session import engine_for
+    from web.services.passwords import hash_password
+
+    email = unique_email(prefix)
+    now = datetime.now(UTC)
+    with Session(engine_for(platform.env["DATABASE_URL"])) as session:
+        user = User(
+            email=email,
+            password_hash=hash_password(PASSWORD),
+            first_name="Eve",
+            last_name="Tester",
+            country="GB",
+            role="client",
+            status="active",
+            email_verified_at=now,
+            password_changed_at=now,
+            flags={},
+            limits={},
+            preferences={},
+        )
+        session.add(user)
+        session.commit()
+        return email, user.id
 
 
 def create_admin_with_2fa(platform: Platform) -> tuple[str, pyotp.TOTP]:
@@ -190,15 +224,13 @@ def test_admin_with_2fa_filters_one_clients_logins_and_exports_them_as_csv(
     admin: AdminBrowser, platform: Platform
 ) -> None:
     page = admin.page
-    email = register_verified_user(platform, "audited")
-    uid = user_id(platform, email)
-    # One failed attempt, then two logins (one with a formula as its browser name); another client logs in too.
+    email, uid = make_client(platform, "audited")
+    # One failed attempt, then two logins (one with a formula as its browser name); the demo client logs in too.
     _, res = api_login(platform, email, "Wrong-Password-123!")
     assert res.status_code == 401
     assert api_login(platform, email, user_agent=FORMULA_UA)[1].status_code == 200
     assert api_login(platform, email)[1].status_code == 200
-    other = register_verified_user(platform, "bystander")
-    assert api_login(platform, other)[1].status_code == 200
+    assert api_login(platform, DEMO_CLIENT["email"], DEMO_CLIENT["password"])[1].status_code == 200
     logins = sql(
         platform,
         "SELECT id, user_agent FROM audit_logs"
@@ -273,17 +305,22 @@ def test_admin_with_2fa_filters_one_clients_logins_and_exports_them_as_csv(
 
 def test_admin_ends_a_clients_sessions_then_disables_and_enables_them(admin: AdminBrowser, platform: Platform) -> None:
     page = admin.page
-    email = register_verified_user(platform, "managed")
-    uid = user_id(platform, email)
+    email, uid = make_client(platform, "managed")
     client, res = api_login(platform, email)
     assert res.status_code == 200
+    # A funded client first: accounts with the engine's live figures.
     admin.open("Users")
+    search = page.get_by_role("search", name="Search users")
+    search.get_by_label("Search", exact=True).fill(DEMO_CLIENT["email"])
+    search.get_by_role("button", name="Search").click()
+    page.get_by_role("region", name="Users", exact=True).get_by_role("link", name=DEMO_CLIENT["email"]).click()
+    accounts = page.get_by_role("region", name="Trading accounts")
+    demo = accounts.locator("tbody tr").filter(has_text="Demo")
+    assert re.search(r"\$10,000\.00", demo.inner_text()), demo.inner_text()
+    assert "1:100" in demo.inner_text()
+
     page.goto(f"/admin/users/{uid}")
     page.get_by_role("heading", level=1, name="Eve Tester").wait_for()
-    # The live account the engine opened at registration, with its figures.
-    accounts = page.get_by_role("region", name="Trading accounts")
-    accounts.locator("tbody tr").first.wait_for(timeout=30_000)
-    assert "$" in accounts.locator("tbody tr").first.inner_text()
     page.get_by_role("region", name="Sessions", exact=True).get_by_text("Active", exact=True).first.wait_for()
 
     page.get_by_role("button", name="End sessions").click()
@@ -326,7 +363,7 @@ def test_admin_manages_a_webhook_endpoint_and_redelivers_an_event(admin: AdminBr
         form.get_by_role("button", name="Add endpoint").click()
         form.get_by_text("Enter an http(s) URL.").wait_for()
         form.get_by_label("URL").fill(receiver.url)
-        form.get_by_label("Events").fill("user.created")
+        form.get_by_label("Events").fill("user.updated")
         form.get_by_label("Description").fill("e2e receiver")
         form.get_by_role("button", name="Add endpoint").click()
         shown = page.get_by_role("dialog", name="The endpoint's signing secret")
@@ -338,15 +375,22 @@ def test_admin_manages_a_webhook_endpoint_and_redelivers_an_event(admin: AdminBr
         assert page.get_by_text(secret).count() == 0, "the secret must not stay on the page"
         endpoints = page.get_by_role("region", name="Endpoints", exact=True)
         row = endpoints.locator("tbody tr").filter(has_text=receiver.url)
-        assert "Enabled" in row.inner_text() and "user.created" in row.inner_text()
+        assert "Enabled" in row.inner_text() and "user.updated" in row.inner_text()
 
-        # A new client: the user.created event goes to the endpoint, which keeps answering 503.
-        email = register_verified_user(platform, "hooked")
+        # A client changes their phone number: the user.updated event goes to the endpoint, which keeps answering 503.
+        email, _ = make_client(platform, "hooked")
+        client, res = api_login(platform, email)
+        assert res.status_code == 200
+        csrf = client.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
+        res = client.patch(
+            platform.url("/api/auth/me"), json={"phone": "+44 20 7946 0018"}, headers={"X-CSRFToken": csrf}, timeout=10
+        )
+        assert res.status_code == 200, res.text
         wait_for(lambda: receiver.requests, timeout=30, what="the first delivery")
         first = receiver.requests[0]
         msg_id = first.webhook_id
         events = page.get_by_role("search", name="Filter events")
-        events.get_by_label("Event type").fill("user.created")
+        events.get_by_label("Event type").fill("user.updated")
         events.get_by_label("Endpoint").select_option(label=receiver.url)
         events.get_by_role("button", name="Apply filters").click()
         event_row = page.get_by_role("region", name="Events", exact=True).locator("tbody tr").filter(has_text=msg_id)
@@ -409,8 +453,7 @@ def test_admin_manages_a_webhook_endpoint_and_redelivers_an_event(admin: AdminBr
 
 def test_impersonation_history_shows_who_why_and_what_was_done(admin: AdminBrowser, platform: Platform) -> None:
     page = admin.page
-    email = register_verified_user(platform, "impersonated")
-    uid = user_id(platform, email)
+    email, uid = make_client(platform, "impersonated")
     key = flask(platform, "crm", "create-key", "--name", "e2e-admin-sso", "--scopes", "sso").strip().splitlines()[-1]
     res = requests.post(
         platform.url("/api/sso/impersonate"),
@@ -473,11 +516,10 @@ def test_system_status_shows_feed_engine_and_queues_and_refreshes_itself(admin: 
 
 def test_a_tampered_audit_row_shows_the_chain_broken_at_that_row(admin: AdminBrowser, platform: Platform) -> None:
     page = admin.page
-    email = register_verified_user(platform, "tamper")
+    email, uid = make_client(platform, "tamper")
+    assert api_login(platform, email)[1].status_code == 200
     row_id, ip = sql(
-        platform,
-        "SELECT id, ip FROM audit_logs WHERE action = 'auth.register' AND actor_id = :u",
-        u=str(user_id(platform, email)),
+        platform, "SELECT id, ip FROM audit_logs WHERE action = 'auth.login' AND actor_id = :u", u=str(uid)
     ).one()
     admin.open("Audit log")
     banner = page.get_by_test_id("chain-state")

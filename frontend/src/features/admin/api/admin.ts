@@ -74,6 +74,7 @@ export function useUserDetail(id: number) {
   return useQuery({
     queryKey: adminKeys.user(id),
     queryFn: () => api<UserDetail>(`/api/admin/users/${id}`),
+    enabled: Number.isInteger(id) && id > 0,
     refetchInterval: 5_000,
   })
 }

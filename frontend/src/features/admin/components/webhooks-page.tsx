@@ -206,9 +206,10 @@ function Endpoints({ onSecret }: { onSecret: (e: WebhookEndpointWithSecret) => v
       key: 'secret',
       header: t('admin.webhooks.previousSecret'),
       cell: (e) => (e.previous_secret_active_until ? t('admin.webhooks.previousUntil', { time: formatDateTime(e.previous_secret_active_until) }) : '—'),
+      className: 'min-w-36 whitespace-normal',
       hideOnPhone: true,
     },
-    { key: 'created', header: t('admin.webhooks.created'), cell: (e) => formatDateTime(e.created_at), hideOnPhone: true },
+    { key: 'created', header: t('admin.webhooks.created'), cell: (e) => formatDateTime(e.created_at), className: 'min-w-28 whitespace-normal', hideOnPhone: true },
   ]
 
   return (
