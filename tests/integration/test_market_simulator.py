@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 import websocket
@@ -58,10 +59,10 @@ def test_time_series_has_the_provider_shape_newest_first_with_string_prices(sim:
 
 
 def test_history_and_live_prices_agree(sim: Sim):
-    price = float(sim.get("/price", symbol="XAU/USD", apikey="marketsim").json()["price"])
+    price = Decimal(str(sim.get("/price", symbol="XAU/USD", apikey="marketsim").json()["price"]))
     bar = sim.get("/time_series", symbol="XAU/USD", interval="1min", outputsize=1, apikey="marketsim").json()
-    close = float(bar["values"][0]["close"])
-    assert abs(close - price) / price < 0.001
+    close = Decimal(bar["values"][0]["close"])
+    assert abs(close - price) / price < Decimal("0.001")
     assert 2000 < price < 3300
 
 
