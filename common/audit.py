@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, select, text
 
+from common.pgcopy import insert_rows
 from models.audit import AuditLog
 
 GENESIS_HASH = "0" * 64
@@ -77,25 +78,49 @@ def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
 
 
-def _search_text(row: dict[str, Any]) -> str:
-    parts = [row["action"], row["actor_id"], row["target_id"], row["ip"], _canonical(row["details"])]
+def _search_text(row: dict[str, Any], details_json: str) -> str:
+    parts = [row["action"], row["actor_id"], row["target_id"], row["ip"], details_json]
     return " ".join(str(p) for p in parts if p)[:4000]
 
 
+_COLUMNS = (
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "impersonator_id",
+    "action",
+    "target_type",
+    "target_id",
+    "ip",
+    "user_agent",
+    "request_id",
+    "outcome",
+    "details",
+    "prev_hash",
+    "hash",
+    "search_text",
+)
+
+
 def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime | None = None) -> list[str]:
-    """Append entries to the chain inside the caller's transaction; return their hashes."""
+    """Append entries to the chain inside the caller's transaction; return their hashes.
+
+    Three round trips whatever the number of rows: the lock, the chain's tail, one bulk insert.
+    """
     entries = list(entries)
     if not entries:
         return []
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    # A new statement after the lock: its snapshot sees every row committed before we got the lock.
     prev = conn.execute(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).scalar()
     prev = prev or GENESIS_HASH
     stamp = now or datetime.now(UTC)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
+    hashes: list[str] = []
     for entry in entries:
-        created = entry.created_at or stamp
+        details_json = _canonical(scrub(entry.details))
         row = {
-            "created_at": created.replace(microsecond=created.microsecond),
+            "created_at": entry.created_at or stamp,
             "actor_type": entry.actor_type,
             "actor_id": entry.actor_id,
             "impersonator_id": entry.impersonator_id,
@@ -106,15 +131,14 @@ def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime |
             "user_agent": (entry.user_agent or None) and entry.user_agent[:512],
             "request_id": entry.request_id,
             "outcome": entry.outcome,
-            "details": json.loads(_canonical(scrub(entry.details))),
+            "details": json.loads(details_json),
         }
-        row["prev_hash"] = prev
-        row["hash"] = row_hash(prev, row)
-        row["search_text"] = _search_text(row)
-        prev = row["hash"]
-        rows.append(row)
-    conn.execute(insert(AuditLog), rows)
-    return [r["hash"] for r in rows]
+        digest = row_hash(prev, row)
+        rows.append((*(row[c] for c in _COLUMNS[:11]), details_json, prev, digest, _search_text(row, details_json)))
+        hashes.append(digest)
+        prev = digest
+    insert_rows(conn.connection.cursor(), "audit_logs", ", ".join(_COLUMNS), rows)
+    return hashes
 
 
 @dataclass(frozen=True)
