@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from common.logs import request_id_var
 from models.webhooks import WebhookEvent
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -39,14 +40,21 @@ def encode_payload(event_type: str, data: dict[str, Any], occurred_at: datetime)
     return json.dumps(envelope, separators=(",", ":"), default=str, sort_keys=False)
 
 
-def outbox_row(event_type: str, data: dict[str, Any], occurred_at: datetime | None = None) -> dict[str, Any]:
-    """A row for webhook_events (use with executemany inside the change's transaction)."""
+def outbox_row(
+    event_type: str, data: dict[str, Any], occurred_at: datetime | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """A row for webhook_events (use with executemany inside the change's transaction).
+
+    `request_id` defaults to the current request's (common.logs.request_id_var), so the delivery
+    of the event can be traced back to the HTTP request that caused it.
+    """
     when = occurred_at or datetime.now(UTC)
     return {
         "msg_id": new_msg_id(int(when.timestamp() * 1000)),
         "type": event_type,
         "payload": encode_payload(event_type, data, when),
         "created_at": when,
+        "request_id": request_id or request_id_var.get(),
     }
 
 

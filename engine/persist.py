@@ -193,8 +193,6 @@ def _json(value: Any) -> str:
     return dumps(value)
 
 
-
-
 class _Writer:
     """Collects a batch's statements and sends them in as few round trips as possible.
 

@@ -39,6 +39,8 @@ class WebhookEvent(Base):
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[Created]
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # X-Request-ID of the HTTP request behind the change (web, or the engine command's actor)
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_webhook_events_undispatched", "id", postgresql_where=text("dispatched_at IS NULL")),

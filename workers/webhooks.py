@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.pool import NullPool
 
 from common.audit import AuditEntry, write_audit
+from common.logs import request_id_var
 from common.webhook_signing import active_secrets, delivery_headers, key_material
 from config import Settings, get_settings
 from models.session import make_engine
@@ -164,6 +165,7 @@ def _load(conn: Connection, delivery_id: int) -> Any:
             WebhookDelivery.attempts,
             WebhookEvent.msg_id,
             WebhookEvent.payload,
+            WebhookEvent.request_id,
             WebhookEndpoint.id.label("endpoint_id"),
             WebhookEndpoint.url,
             WebhookEndpoint.enabled,
@@ -278,12 +280,17 @@ def deliver(delivery_id: int) -> str:
     secrets_ = active_secrets(row.secret_enc, row.previous_secret_enc, row.previous_secret_expires_at, material)
     body = row.payload.encode()
     headers = delivery_headers(secrets_, row.msg_id, int(time.time()), body)
+    if row.request_id:
+        # The request behind the event: our log lines and the receiver's can be joined on it.
+        request_id_var.set(row.request_id)
+        headers["X-Request-ID"] = row.request_id
     outcome = _post(row.url, body, headers, settings.webhook_timeout_s)
     code = outcome["status_code"]
     now = datetime.now(UTC)
     with engine.begin() as conn:
         if code is not None and 200 <= code < 300:
             _record(conn, delivery_id, outcome, SUCCEEDED, None)
+            log.info("webhook delivery %s (%s) delivered: HTTP %s", delivery_id, row.msg_id, code)
             return f"delivered: {code}"
         if code == 410:
             outcome["error"] = "410 Gone: endpoint disabled"
@@ -296,5 +303,5 @@ def deliver(delivery_id: int) -> str:
         wait = _next_wait(retry_after_seconds(outcome["retry_after"], now))
         next_at = None if wait is None else now + timedelta(seconds=wait)
         attempt = _record(conn, delivery_id, outcome, RETRYING if next_at else FAILED, next_at)
-    log.info("webhook delivery %s attempt %s failed: %s", delivery_id, attempt, outcome["error"])
+    log.info("webhook delivery %s (%s) attempt %s failed: %s", delivery_id, row.msg_id, attempt, outcome["error"])
     raise DeliveryFailed(f"delivery {delivery_id} attempt {attempt}: {outcome['error']}")

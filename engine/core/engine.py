@@ -359,7 +359,9 @@ class TradingCore:
         )
 
     def webhook(self, ctx: Ctx, event_type: str, data: dict[str, Any]) -> None:
-        self.changes.webhooks.append(WebhookNote(event_type, data, ctx.now))
+        request_id = ctx.actor.get("request_id")
+        note = WebhookNote(event_type, data, ctx.now, str(request_id)[:64] if request_id else None)
+        self.changes.webhooks.append(note)
 
     # --- invariants -------------------------------------------------------------------------------
 

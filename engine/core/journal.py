@@ -68,11 +68,12 @@ class AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class WebhookNote:
-    """A webhook outbox event (type and data)."""
+    """A webhook outbox event (type and data) and the id of the HTTP request behind it, if any."""
 
     type: str
     data: dict[str, Any]
     at: int
+    request_id: str | None = None
 
 
 @dataclass(slots=True)
