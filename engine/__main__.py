@@ -9,8 +9,10 @@ import sys
 import threading
 
 from common.logs import setup_logging
+from common.metrics import serve_metrics
 from common.redis_conn import make_redis
 from config import get_settings
+from engine import metrics
 from engine.bus import Bus
 from engine.runner import Options, ShardEngine
 from models.session import make_engine
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     db = make_engine(settings.database_url, pool_size=4, max_overflow=2)
     redis_client = make_redis(settings.redis_url, health_check_interval=0)
+    # One port per shard on a host: ENGINE_METRICS_PORT + K.
+    port = settings.engine_metrics_port + args.shard if settings.engine_metrics_port else 0
+    serve_metrics(port, f"engine shard {args.shard}")
     stop = threading.Event()
 
     def _stop(signum: int, frame: object) -> None:
@@ -70,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             backoff = 0.5
         except Exception:  # any failure: drop the memory state, restart from PostgreSQL
             log.exception("engine shard %s failed; restarting from PostgreSQL in %.1f s", args.shard, backoff)
+            metrics.RESTARTS.labels(args.shard).inc()
             stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
     log.info("engine shard %s stopped", args.shard)

@@ -23,11 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from engine import persist, store
+from common.logs import request_id_var
+from engine import metrics, persist, store
 from engine.bus import Bus, Entry, Tick, stream_key
 from engine.codec import dumps
 from engine.committer import Committer, PreparedBatch
-from engine.contracts import OPEN_ACCOUNT, result_ok, result_rejected
+from engine.contracts import COMMAND_TYPES, OPEN_ACCOUNT, result_ok, result_rejected
 from engine.core.context import CommandIn
 from engine.core.engine import TradingCore
 from engine.core.journal import Changes
@@ -110,6 +111,7 @@ class ShardEngine:
         with self.db.begin() as conn:
             self.fence = store.acquire_fence(conn, self.opt.shard, self.token)
         self.bus.publish_fence(self.fence)
+        metrics.FENCE.labels(self.opt.shard).set(self.fence)
         log.info("shard %s acquired (fence %s, owner %s)", self.opt.shard, self.fence, self.token)
         return True
 
@@ -246,7 +248,11 @@ class ShardEngine:
         batch.tick_ids = list(extra_tick_acks if extra_tick_acks is not None else [t.stream_id for t in ticks])
         batch.last_command = entries[-1].stream_id if entries else None
         batch.last_tick = ticks[-1].stream_id if ticks else None
-        self.stats.core_ms += (time.perf_counter() - started) * 1000
+        applied = time.perf_counter() - started
+        self.stats.core_ms += applied * 1000
+        request_id_var.set(None)
+        if entries or ticks:
+            metrics.STAGE_SECONDS.labels(self.opt.shard, "apply").observe(applied)
         if entries or ticks or batch.figures or batch.tick_ids or not batch.changes.empty():
             committer.submit(batch)
         self._figures = core.refresh(now, self.opt.figures_ms, FIGURES_PER_BATCH)
@@ -275,8 +281,12 @@ class ShardEngine:
         if command is None:
             log.warning("malformed command entry %s dropped", entry.stream_id)
             return None
+        kind = command.type if command.type in COMMAND_TYPES else "other"
         if command.command_id in known:
+            metrics.COMMANDS.labels(self.opt.shard, kind, "duplicate").inc()
             return command.command_id, known[command.command_id], None
+        # Log lines written while the command is applied carry the id of the HTTP request behind it.
+        request_id_var.set(command.actor.get("request_id") if isinstance(command.actor, dict) else None)
         if entry.stream_id in poison:
             result = result_rejected(command.command_id, "internal_error", "the command could not be processed")
         else:
@@ -293,6 +303,7 @@ class ShardEngine:
                 result = result_ok(command.command_id, **outcome)
             else:
                 result = result_rejected(command.command_id, outcome.pop("code"), outcome.pop("message"), **outcome)
+        metrics.COMMANDS.labels(self.opt.shard, kind, "ok" if result.get("ok") else "rejected").inc()
         encoded = _json(result)
         known[command.command_id] = encoded
         self._remember(command.command_id, encoded)
@@ -350,6 +361,7 @@ class ShardEngine:
         committed = time.perf_counter()
         self.stats.db_ms += (committed - started) * 1000
         self.bus.publish(batch.replies, changes.events, batch.figures, batch.command_ids, batch.tick_ids)
+        self._observe_write(batch, committed - started, time.perf_counter() - committed)
         if batch.last_command:
             self._last_acked = batch.last_command
         if batch.last_tick:
@@ -366,6 +378,11 @@ class ShardEngine:
             stats.last_batch_size = len(entries) + len(ticks)
             oldest = min((stream_key(e.stream_id)[0] for e in entries), default=now)
             stats.last_lag_ms = max(0, now - oldest)
+            shard = self.opt.shard
+            metrics.BATCHES.labels(shard).inc()
+            metrics.BATCH_SIZE.labels(shard).observe(len(entries) + len(ticks))
+            metrics.TICKS.labels(shard).inc(len(ticks))
+            metrics.LAG.labels(shard).set(stats.last_lag_ms / 1000)
         if now - self._last_trim >= 1000 and self._last_acked:
             self.bus.trim(self._last_acked)
             self._last_trim = now
@@ -373,10 +390,24 @@ class ShardEngine:
             self._publish_status(now)
             self._last_status = now
 
+    def _observe_write(self, batch: PreparedBatch, commit_s: float, publish_s: float) -> None:
+        """Commit and publish times of a batch; each command's time from XADD to its published reply."""
+        shard = self.opt.shard
+        if batch.command_ids or batch.last_tick:
+            metrics.STAGE_SECONDS.labels(shard, "commit").observe(commit_s)
+            metrics.STAGE_SECONDS.labels(shard, "publish").observe(publish_s)
+        if batch.command_ids:
+            published = wall_ms()
+            histogram = metrics.COMMAND_LATENCY.labels(shard)
+            for stream_id in batch.command_ids:
+                histogram.observe(max(0, published - stream_key(stream_id)[0]) / 1000)
+
     def _publish_status(self, now: int) -> None:
         core = self.core
         assert core is not None
         stats = self.stats
+        pending = self.bus.pending_commands()
+        metrics.PENDING.labels(self.opt.shard).set(pending)
         self.bus.status(
             {
                 "shard": self.opt.shard,
@@ -387,7 +418,7 @@ class ShardEngine:
                 "last_batch_at": stats.last_batch_at,
                 "last_batch_size": stats.last_batch_size,
                 "lag_ms": stats.last_lag_ms,
-                "pending_commands": self.bus.pending_commands(),
+                "pending_commands": pending,
                 "batches": stats.batches,
                 "commands": stats.commands,
                 "ticks": stats.ticks,

@@ -9,7 +9,9 @@ import sys
 from functools import partial
 
 from common.logs import setup_logging
+from common.metrics import serve_metrics
 from config import get_settings
+from feed import metrics
 from feed.client import RestClient, endpoints
 from feed.instruments import load_enabled
 from feed.publisher import Publisher
@@ -29,6 +31,8 @@ async def _main() -> int:
         RestClient.from_endpoints(ep),
         partial(load_enabled, settings.database_url),
     )
+    metrics.register(feed)
+    serve_metrics(settings.feed_metrics_port, "feed")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, feed.stop)

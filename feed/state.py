@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection
 
 from config import Settings
 from feed.client import Endpoints, RestClient
+from feed.metrics import TICKS
 from feed.policy import CreditBudget, EventBudget
 from feed.publisher import Publisher
 from feed.quotes import InstrumentSpec, Quote
@@ -136,3 +137,4 @@ class FeedState:
             return
         for quote in quotes:
             self.last_tick_ms[quote.symbol] = quote.ts
+            TICKS.labels(quote.symbol).inc()

@@ -14,7 +14,7 @@ from common.redis_conn import redis_for
 from config import Settings, get_settings
 from models.session import engine_for
 from web import extensions as ext
-from web import metrics
+from web import input_guard, metrics
 from web.errors import register_error_handlers
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     register_error_handlers(app)
     _register_request_hooks(app)
+    input_guard.register(app)
     metrics.init_app(app)
     ext.migrate.init_app(app, db=None, directory=str(_migrations_dir()))
     ext.jwt.init_app(app)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, Response, jsonify, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -116,5 +118,24 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, OUTAGES):
+            # PostgreSQL or Redis is unreachable (a restart, a failover): nothing was changed, and a
+            # 503 with Retry-After tells clients and load balancers to try again, unlike a 500.
+            log.warning("backing service unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+            return error_response(
+                503,
+                "service_unavailable",
+                "A service the platform depends on is unavailable; try again shortly.",
+                headers={"Retry-After": "2"},
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+OUTAGES: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)

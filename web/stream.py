@@ -38,6 +38,7 @@ from feed.fanout import frame as _frame
 from models import Account, User, UserSession
 from web.errors import ApiError
 from web.extensions import db, sock
+from web.metrics import WS_CONNECTIONS, WS_FRAMES_DROPPED
 from web.security import load_current_user
 from web.services.market import enabled_instruments
 
@@ -109,12 +110,14 @@ class StreamSession:
         self.user_id = 0
         self.session_id: uuid.UUID | None = None
         self.actions: deque[float] = deque()
+        self.dropped_counted = 0
 
     def run(self) -> None:
         settings = cast(Settings, current_app.config["SETTINGS"])
         # simple_websocket reads only when its selector says so, so a socket timeout bounds our writes alone
         self.ws.sock.settimeout(SEND_TIMEOUT_S)
         self.ws.sock = LockedSocket(self.ws.sock)
+        WS_CONNECTIONS.inc()
         try:
             if not _origin_allowed(settings):
                 raise CloseConnection(1008, "forbidden_origin")
@@ -135,6 +138,8 @@ class StreamSession:
         except ConnectionClosed:
             pass
         finally:
+            WS_CONNECTIONS.dec()
+            self._count_dropped()
             self.conn.closed = True
             self.hub.detach(self.conn)
             db.remove()
@@ -159,12 +164,20 @@ class StreamSession:
                 self._handle(conn.inbox.popleft())
             if conn.overflowed:
                 raise CloseConnection(1013, "too many undelivered events; reconnect")
+            self._count_dropped()
             frames = conn.take()
             if frames:
                 self._send(frames)
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + RECHECK_S
                 self._recheck()
+
+    def _count_dropped(self) -> None:
+        """Add the quotes the hub dropped for this slow client since the last count to the counter."""
+        dropped = self.conn.dropped
+        if dropped > self.dropped_counted:
+            WS_FRAMES_DROPPED.inc(dropped - self.dropped_counted)
+            self.dropped_counted = dropped
 
     def _read(self) -> None:
         """Reader greenlet: only collects client frames; the handler greenlet acts on them."""

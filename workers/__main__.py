@@ -9,10 +9,15 @@ import sys
 import threading
 from collections.abc import Callable
 
-from rq import Worker
+import redis
+from rq import Queue
+from rq.scripts import release_lock
 
 from common.logs import setup_logging
+from common.metrics import serve_metrics
 from config import get_settings
+from models.session import engine_for
+from workers import metrics
 from workers.queues import ALL_QUEUES, queue, rq_connection
 
 log = logging.getLogger("workers")
@@ -44,25 +49,68 @@ def main() -> int:
     for thread in threads:
         thread.start()
     connection = rq_connection(settings.redis_url)
-    # A short maintenance interval lets a standby worker take over the scheduler lock within a minute
-    # of a crash (RQ's default is 10 minutes), so scheduled webhook retries are not held up.
-    worker = Worker(
-        [queue(name, settings.redis_url) for name in ALL_QUEUES], connection=connection, maintenance_interval=60
-    )
+    queues = [queue(name, settings.redis_url) for name in ALL_QUEUES]
+    metrics.register(queues, engine_for(settings.database_url) if settings.database_url else None)
+    serve_metrics(settings.worker_metrics_port, "worker")
     log.info("worker starting on queues %s with %d background loops", ", ".join(ALL_QUEUES), len(threads))
-
-    def _shutdown(signum: int, frame: object) -> None:
-        stop.set()
-        worker.request_stop(signum, frame)
-
-    signal.signal(signal.SIGTERM, _shutdown)
     try:
-        worker.work(with_scheduler=True, logging_level=settings.log_level)
+        _work(queues, connection, settings.log_level, stop)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
     return 0
+
+
+def _work(queues: list[Queue], connection: redis.Redis, log_level: str, stop: threading.Event) -> None:
+    """Run the RQ worker until a shutdown is asked for, starting it again after a lost Redis.
+
+    RQ's work loop quits on a Redis error (a restart, a failover); a worker process that exits
+    with it would stop webhook and mail delivery until someone restarts it.
+    """
+
+    def _shutdown(signum: int, frame: object) -> None:
+        stop.set()  # between two RQ loops (RQ installs its own handlers while it works)
+
+    backoff = 0.5
+    while not stop.is_set():
+        # A short maintenance interval lets a standby worker take over the scheduler lock within a
+        # minute of a crash (RQ's default is 10 minutes), so scheduled webhook retries are not held up.
+        worker = metrics.MeteredWorker(queues, connection=connection, maintenance_interval=60)
+        try:
+            worker.work(with_scheduler=True, logging_level=log_level)
+        except redis.RedisError as exc:
+            log.warning("RQ worker lost Redis: %s", type(exc).__name__)
+        signal.signal(signal.SIGTERM, _shutdown)
+        signal.signal(signal.SIGINT, _shutdown)
+        if worker.shutdown_asked or stop.is_set():
+            return
+        _release_scheduler_locks(worker)
+        log.warning("RQ worker stopped unexpectedly; starting it again once Redis answers")
+        while not stop.wait(backoff):
+            backoff = min(backoff * 2, 10.0)
+            try:
+                connection.ping()
+                break
+            except redis.RedisError:
+                continue
+        backoff = 0.5
+
+
+def _release_scheduler_locks(worker: metrics.MeteredWorker) -> None:
+    """Free the scheduler locks the dead worker held (they would block its successor for a minute)."""
+    scheduler = worker.scheduler
+    if scheduler is None:
+        return
+    try:
+        worker.stop_scheduler()
+    except OSError:
+        pass
+    for name in list(scheduler._acquired_locks):
+        try:
+            release_lock(worker.connection, scheduler.get_locking_key(name), scheduler.name)
+        except redis.RedisError:
+            break  # Redis is still down: the locks expire by themselves
 
 
 if __name__ == "__main__":

@@ -31,6 +31,12 @@ blp = Blueprint("admin", __name__, url_prefix="/api/admin", description="Adminis
 # is parsed, so the validation errors of admin routes tell outsiders nothing.
 
 
+def _object(description: str, *keys: str) -> dict[str, Any]:
+    """An OpenAPI response of a JSON object with these top-level keys (its parts are free-form)."""
+    schema = {"type": "object", "required": list(keys), "properties": {key: {} for key in keys}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 @blp.route("/audit", methods=["GET"])
 @admin_required
 @blp.arguments(AuditListArgs, location="query")
@@ -109,6 +115,7 @@ def _user_or_404(user_id: int) -> Any:
 
 @blp.route("/users/<int:user_id>", methods=["GET"])
 @admin_required
+@blp.doc(responses={"200": _object("Everything an admin sees about one user", "user", "accounts")})
 def user_detail(user_id: int) -> Any:
     """A user with accounts and live figures, sessions, KYC documents, deposits and withdrawals."""
     detail = service.user_detail(db, get_redis(), _user_or_404(user_id))
@@ -150,6 +157,7 @@ def _set_status(user_id: int, status: str, reason: str | None) -> dict[str, Any]
 @blp.route("/users/<int:user_id>/disable", methods=["POST"])
 @admin_required
 @blp.arguments(UserStatusSchema)
+@blp.doc(responses={"200": _object("The user's new status", "id", "status")})
 def disable_user(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """Disable a user: every session ends at once."""
     return _set_status(user_id, "disabled", args.get("reason"))
@@ -158,6 +166,7 @@ def disable_user(args: dict[str, Any], user_id: int) -> dict[str, Any]:
 @blp.route("/users/<int:user_id>/enable", methods=["POST"])
 @admin_required
 @blp.arguments(UserStatusSchema)
+@blp.doc(responses={"200": _object("The user's new status", "id", "status")})
 def enable_user(args: dict[str, Any], user_id: int) -> dict[str, Any]:
     """Enable a disabled user."""
     return _set_status(user_id, "active", args.get("reason"))
@@ -165,6 +174,7 @@ def enable_user(args: dict[str, Any], user_id: int) -> dict[str, Any]:
 
 @blp.route("/users/<int:user_id>/end-sessions", methods=["POST"])
 @admin_required
+@blp.doc(responses={"200": _object("How many sessions were ended", "ended")})
 def end_sessions(user_id: int) -> dict[str, Any]:
     """End every session of a user."""
     user = _user_or_404(user_id)
@@ -177,6 +187,7 @@ def end_sessions(user_id: int) -> dict[str, Any]:
 @blp.route("/impersonations", methods=["GET"])
 @admin_required
 @blp.arguments(ImpersonationArgs, location="query")
+@blp.doc(responses={"200": _object("One page of impersonation sessions", "items", "total", "page", "per_page")})
 def impersonation_history(args: dict[str, Any]) -> Any:
     """Who impersonated whom, when, why, and what they did."""
     return _jsonable(service.impersonations(db, args))
@@ -184,6 +195,7 @@ def impersonation_history(args: dict[str, Any]) -> Any:
 
 @blp.route("/system", methods=["GET"])
 @admin_required
+@blp.doc(responses={"200": _object("Platform state", "feed", "engine", "queues", "webhooks", "time")})
 def system() -> Any:
     """Feed mode and quote ages, engine lag, queue depths and failed jobs, webhook backlog."""
     return _jsonable(service.system_status(db, get_redis(), settings().engine_shards))
