@@ -20,6 +20,8 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No runtime control socket: nothing here uses it, and every gunicorn on a host would share its path.
+control_socket_disable = True
 
 
 def post_fork(server, worker):

@@ -94,7 +94,10 @@ def main() -> int:
         if "lint" in scripts:
             check(tally, "eslint", ["npm", "run", "--silent", "lint"], cwd=ROOT / "frontend")
         vitest(tally)
-    pytest_suite(tally, "pytest", ["-m", "not slow", "tests"])
+    # Two pytest-xdist workers, whole files each (module fixtures start engines and servers once);
+    # every worker has its own database and Redis index (tests/conftest.py).
+    workers = os.environ.get("TEST_WORKERS", "2")
+    pytest_suite(tally, "pytest", ["-m", "not slow", "-n", workers, "--dist", "loadfile", "tests"])
     if os.environ.get("RUN_SLOW_TESTS", "1") == "1":
         pytest_suite(tally, "pytest (slow)", ["-m", "slow", "tests"])
     print("\n=== summary")

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import Proc  # noqa: E402
+from tests.support import Proc, redis_db_index  # noqa: E402
 
 TEST_SECRETS = {
     "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
@@ -61,8 +61,7 @@ def _drop_database(db_url: str) -> None:
 
 def _redis_db_url(base: str) -> str:
     parts = urlsplit(base)
-    db_index = 1 + os.getpid() % 15
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db_index}", parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{redis_db_index()}", parts.query, parts.fragment))
 
 
 def migrate(database_url: str, revision: str = "head") -> None:

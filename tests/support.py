@@ -97,3 +97,14 @@ class Proc:
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def redis_db_index(offset: int = 0) -> int:
+    """A Redis database index of this test process, 1..15 (0 is left to `make run`).
+
+    Under pytest-xdist each worker gets its own (gw0 → 1 + offset, gw1 → 2 + offset, …); otherwise
+    it is derived from the pid. The browser tests' platform passes offset 7 to keep clear of the rest.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    base = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else os.getpid()
+    return 1 + (base + offset) % 15

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import redis
 from rq import Queue
+from rq.registry import StartedJobRegistry
 from rq.scripts import release_lock
 
 from common.logs import setup_logging
@@ -95,6 +96,29 @@ def _work(queues: list[Queue], connection: redis.Redis, log_level: str, stop: th
             except redis.RedisError:
                 continue
         backoff = 0.5
+        _requeue_orphan(worker)
+
+
+def _requeue_orphan(worker: metrics.MeteredWorker) -> None:
+    """Put back the job the dead loop was running: RQ would call it abandoned only after its timeout.
+
+    Jobs are at-least-once (a webhook delivery checks its row first; receivers deduplicate on
+    webhook-id), so running it again is safe; losing it is not.
+    """
+    if worker.in_flight is None:
+        return
+    job, q = worker.in_flight
+    worker.in_flight = None
+    try:
+        worker.kill_horse()  # a work horse that outlived its worker's loop must not run it twice at once
+    except (OSError, AttributeError):
+        pass
+    try:
+        StartedJobRegistry(queue=q).remove_executions(job)
+        q.enqueue_job(job)
+        log.warning("re-queued job %s, orphaned by the lost Redis connection", job.id)
+    except Exception as exc:  # noqa: BLE001 - the worker must live on; RQ's own cleanup is the fallback
+        log.warning("could not re-queue job %s (%s); the sweep or RQ's cleanup will", job.id, type(exc).__name__)
 
 
 def _release_scheduler_locks(worker: metrics.MeteredWorker) -> None:

@@ -3,8 +3,9 @@
 Runs as a background loop of the worker process (`python -m workers`). Each pass claims
 undispatched events with SELECT … FOR UPDATE SKIP LOCKED (several workers may run), creates the
 deliveries and marks the events dispatched in one transaction, and enqueues the jobs only after
-that commit. A sweep re-enqueues deliveries whose job never reached Redis (Redis down, a crash
-between commit and enqueue), so nothing written to the outbox is lost.
+that commit. A sweep re-enqueues overdue deliveries whose job chain is dead (the job never reached
+Redis, or was lost or abandoned by a Redis restart or a worker crash), so nothing written to the
+outbox is lost.
 
 At start it creates or refreshes the endpoint configured by CRM_WEBHOOK_URL + CRM_WEBHOOK_SECRET.
 """
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rq import Queue
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common.audit import AuditEntry, write_audit
@@ -30,7 +31,7 @@ from config import Settings, get_settings
 from models.session import engine_for
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from workers.queues import WEBHOOKS, queue
-from workers.webhooks import PENDING, SENDABLE, enqueue_delivery, job_key, parse_schedule, safe_url
+from workers.webhooks import PENDING, SENDABLE, chain_alive, enqueue_delivery, parse_schedule, safe_url
 
 log = logging.getLogger("workers.dispatcher")
 
@@ -199,33 +200,53 @@ def dispatch_batch(conn: Connection, limit: int = BATCH) -> list[int]:
     return ids
 
 
-def dispatch_once(engine: Engine, q: Queue, schedule: list[int], timeout_s: int) -> int:
-    """One pass: commit the deliveries, then enqueue their jobs; return how many were created."""
-    with engine.begin() as conn:
-        ids = dispatch_batch(conn)
-    for delivery_id in ids:
-        enqueue_delivery(q, delivery_id, schedule, timeout_s)
+def dispatch_once(
+    engine: Engine, q: Queue, schedule: list[int], timeout_s: int, unqueued: list[int] | None = None
+) -> int:
+    """One pass: commit the deliveries, then enqueue their jobs; return how many were created.
+
+    `unqueued` carries deliveries committed by an earlier pass whose enqueue failed (Redis down):
+    they are enqueued first, as soon as Redis answers, rather than waiting for the sweep. On a
+    Redis error the ids not yet enqueued are left in it and the error propagates.
+    """
+    backlog = unqueued if unqueued is not None else []
+    ids: list[int] = []
+    if not backlog:
+        with engine.begin() as conn:
+            ids = dispatch_batch(conn)
+    backlog.extend(ids)
+    while backlog:
+        enqueue_delivery(q, backlog[0], schedule, timeout_s)
+        backlog.pop(0)
     return len(ids)
 
 
 def sweep_once(engine: Engine, q: Queue, schedule: list[int], timeout_s: int, now: datetime | None = None) -> int:
-    """Re-enqueue sendable deliveries older than the grace period whose job chain is missing."""
+    """Re-enqueue sendable deliveries overdue by the grace period whose job chain is dead.
+
+    Overdue: created (or due for a retry) more than SWEEP_GRACE ago. A live chain has a job waiting
+    in the queue, scheduled in the registry, or running with a fresh heartbeat; anything else (no
+    job, a job lost with Redis's last second, one abandoned by a worker that died with Redis) is
+    replaced by a new chain, which supersedes the old one (workers.webhooks.enqueue_delivery).
+    """
     moment = now or datetime.now(UTC)
     count = 0
+    due = func.coalesce(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
     with engine.begin() as conn:
         rows = conn.execute(
             select(WebhookDelivery.id)
             .where(WebhookDelivery.status.in_(SENDABLE), WebhookDelivery.created_at < moment - SWEEP_GRACE)
+            .where(due < moment - SWEEP_GRACE)
             .order_by(WebhookDelivery.id)
             .limit(1000)
             .with_for_update(skip_locked=True)
         ).scalars()
         for delivery_id in rows:
-            if not q.connection.exists(job_key(delivery_id)):
+            if not chain_alive(q, delivery_id, moment):
                 enqueue_delivery(q, delivery_id, schedule, timeout_s)
                 count += 1
     if count:
-        log.warning("re-enqueued %d webhook deliveries whose jobs were missing", count)
+        log.warning("re-enqueued %d webhook deliveries whose jobs were missing or dead", count)
     return count
 
 
@@ -238,13 +259,14 @@ def dispatcher_loop(stop: threading.Event) -> None:
     ready = False
     last_sweep = 0.0
     failures = 0
+    unqueued: list[int] = []  # committed deliveries whose enqueue failed: retried before new work
     while not stop.is_set():
         try:
             if not ready:
                 with engine.begin() as conn:
                     ensure_env_endpoint(conn, settings)
                 ready = True
-            created = dispatch_once(engine, q, schedule, settings.webhook_timeout_s)
+            created = dispatch_once(engine, q, schedule, settings.webhook_timeout_s, unqueued)
             if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
                 sweep_once(engine, q, schedule, settings.webhook_timeout_s)
                 last_sweep = time.monotonic()

@@ -70,6 +70,7 @@ class MeteredWorker(Worker):
     """An RQ worker that counts the outcome of every job it runs (and remembers a shutdown request)."""
 
     shutdown_asked = False
+    in_flight: tuple[Job, Queue] | None = None  # the job a lost Redis may have orphaned
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         # RQ records a stop only for a busy worker; workers.__main__ must tell a shutdown from a crash.
@@ -77,7 +78,9 @@ class MeteredWorker(Worker):
         super().request_stop(signum, frame)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        super().execute_job(job, queue)
+        self.in_flight = (job, queue)
+        super().execute_job(job, queue)  # raises on a lost Redis: in_flight then names the orphan
+        self.in_flight = None
         try:
             count_job(job, queue.name)
         except Exception:

@@ -24,6 +24,9 @@ from typing import Any
 
 import requests
 from rq import Queue, Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.pool import NullPool
 
@@ -131,6 +134,33 @@ def enqueue_delivery(queue: Queue, delivery_id: int, schedule: list[int], timeou
         description=f"webhook delivery {delivery_id}",
     )
     return job_id
+
+
+# A running job's work horse refreshes its heartbeat every RQ job-monitoring interval (30 s); a
+# heartbeat older than this belongs to a horse that died (its worker lost Redis, or was killed).
+HEARTBEAT_STALE = timedelta(seconds=90)
+
+
+def chain_alive(queue: Queue, delivery_id: int, now: datetime) -> bool:
+    """Whether the delivery's current job will run: waiting in the queue, scheduled, or running."""
+    r = queue.connection
+    job_id = r.get(job_key(delivery_id))
+    if job_id is None:
+        return False
+    job_id = job_id.decode() if isinstance(job_id, bytes) else str(job_id)
+    try:
+        job = Job.fetch(job_id, connection=r)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        return r.lpos(queue.key, job_id) is not None
+    if status == JobStatus.SCHEDULED:
+        return r.zscore(ScheduledJobRegistry(queue=queue).key, job_id) is not None
+    if status == JobStatus.STARTED:
+        beat = job.last_heartbeat or job.started_at
+        return beat is not None and now - beat < HEARTBEAT_STALE
+    return status == JobStatus.DEFERRED  # finished/failed/stopped/canceled while still sendable: dead
 
 
 # --- one attempt ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 
 from tests.conftest import TEST_SECRETS, _create_database, _drop_database, migrate
 from tests.smtp import SmtpSink, smtp_sink
-from tests.support import Proc, free_port, wait_for
+from tests.support import Proc, free_port, redis_db_index, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
@@ -77,10 +77,9 @@ def _ensure_build() -> None:
 def _redis_url(base: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
-    # A database index of its own: the rest of the suite uses 1 + pid % 15.
+    # A database index of its own, clear of the one the rest of the suite uses.
     parts = urlsplit(base)
-    index = 1 + (os.getpid() + 7) % 15
-    return urlunsplit((parts.scheme, parts.netloc, f"/{index}", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{redis_db_index(7)}", "", ""))
 
 
 def _run_flask(env: dict[str, str], *args: str) -> None:

@@ -251,14 +251,17 @@ def test_engine_exports_commands_batches_latency_ticks_and_lag(engine, redis_cli
     order = {"symbol": "BTCUSD", "side": "buy", "type": "market", "volume": "0.01"}
     command_id = send(redis_client, PLACE_ORDER, account, order)
     assert run(redis_client, PLACE_ORDER, account, order, command_id=command_id)["ok"]  # the same id again
+    # Commands are counted when applied, their latency once the batch's replies are published (by
+    # the commit thread, a moment later): wait for both.
     after = wait_for(
         lambda: (
             (s := scrape(url))
             and metric(s, "engine_commands_total", shard="0", type="place_order", result="duplicate") == dup0 + 1
+            and metric(s, "engine_command_latency_seconds_count", shard="0") >= latency0 + 4
             and s
         ),
         timeout=10,
-        what="the duplicate counted",
+        what="the duplicate counted and four command latencies observed",
     )
     assert metric(after, "engine_commands_total", shard="0", type="place_order", result="ok") == ok0 + 1
     assert metric(after, "engine_ticks_total", shard="0") >= ticks0 + 1

@@ -431,3 +431,39 @@ def test_env_endpoint_is_refreshed_when_the_settings_change(worker, sql_engine, 
             settings, crm_webhook_url=worker.proc.env["CRM_WEBHOOK_URL"], crm_webhook_secret=worker.secret
         )
         ensure_env_endpoint(conn, restored)
+
+
+def test_the_sweep_tells_a_live_job_chain_from_a_dead_one(settings):
+    """A chain is alive while its job waits in the queue, is scheduled, or runs with a fresh heartbeat."""
+    from rq import Queue
+
+    from workers.queues import rq_connection
+    from workers.webhooks import HEARTBEAT_STALE, chain_alive, deliver, enqueue_delivery, job_key
+
+    connection = rq_connection(settings.redis_url)
+    q = Queue(f"webhooks-sweep-{os.getpid()}", connection=connection)  # no worker listens here
+    delivery_id = 900_000_000 + os.getpid()
+    now = datetime.now(UTC)
+    try:
+        assert not chain_alive(q, delivery_id, now)  # no job at all
+        job_id = enqueue_delivery(q, delivery_id, [1], 2)
+        assert chain_alive(q, delivery_id, now)  # waiting in the queue
+        connection.lrem(q.key, 0, job_id)  # lost from the queue (Redis lost its last second)
+        assert not chain_alive(q, delivery_id, now)
+
+        job = q.fetch_job(job_id)
+        job.set_status("started")
+        job.heartbeat(now, 60)
+        assert chain_alive(q, delivery_id, now)  # running
+        assert not chain_alive(q, delivery_id, now + HEARTBEAT_STALE)  # its horse died
+
+        job.set_status("failed")
+        assert not chain_alive(q, delivery_id, now)  # failed while the delivery is still sendable
+
+        later = q.enqueue_in(timedelta(minutes=5), deliver, delivery_id)
+        connection.set(job_key(delivery_id), later.id)
+        assert chain_alive(q, delivery_id, now)  # a retry scheduled in the registry
+    finally:
+        connection.delete(job_key(delivery_id))
+        q.empty()
+        q.delete(delete_jobs=True)

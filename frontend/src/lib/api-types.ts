@@ -379,6 +379,20 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description One page of impersonation sessions */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: unknown;
+                            page: unknown;
+                            per_page: unknown;
+                            total: unknown;
+                        };
+                    };
+                };
                 400: components["responses"]["BAD_REQUEST"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -408,6 +422,21 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Platform state */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            engine: unknown;
+                            feed: unknown;
+                            queues: unknown;
+                            time: unknown;
+                            webhooks: unknown;
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -484,6 +513,18 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Everything an admin sees about one user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accounts: unknown;
+                            user: unknown;
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -522,6 +563,18 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description The user's new status */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: unknown;
+                            status: unknown;
+                        };
+                    };
+                };
                 400: components["responses"]["BAD_REQUEST"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -559,6 +612,18 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description The user's new status */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: unknown;
+                            status: unknown;
+                        };
+                    };
+                };
                 400: components["responses"]["BAD_REQUEST"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -592,6 +657,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description How many sessions were ended */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ended: unknown;
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3203,6 +3279,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Alive */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            status?: string;
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3930,6 +4017,62 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description PostgreSQL and Redis reachable (feed and engine state are informative) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checks: {
+                                [key: string]: string;
+                            };
+                            degraded?: string[];
+                            engine?: {
+                                shards?: {
+                                    alive?: boolean;
+                                    lag_ms?: number;
+                                    pending_commands?: number;
+                                    shard?: number;
+                                }[];
+                            };
+                            feed?: {
+                                /** @enum {string} */
+                                mode?: "ws" | "rest-fallback" | "down";
+                            };
+                            /** @enum {string} */
+                            status: "ok" | "unavailable";
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Redis unreachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checks: {
+                                [key: string]: string;
+                            };
+                            degraded?: string[];
+                            engine?: {
+                                shards?: {
+                                    alive?: boolean;
+                                    lag_ms?: number;
+                                    pending_commands?: number;
+                                    shard?: number;
+                                }[];
+                            };
+                            feed?: {
+                                /** @enum {string} */
+                                mode?: "ws" | "rest-fallback" | "down";
+                            };
+                            /** @enum {string} */
+                            status: "ok" | "unavailable";
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -4889,17 +5032,19 @@ export interface components {
             /** @example set_account */
             type?: string;
         };
-        Error: {
-            /** @description Error code */
-            code?: number;
-            /** @description Errors */
-            errors?: {
+        ErrorBody: {
+            /** @example validation_error */
+            code: string;
+            /** @description Messages per field (validation errors) */
+            fields?: {
                 [key: string]: unknown;
             };
-            /** @description Error message */
-            message?: string;
-            /** @description Error name */
-            status?: string;
+            message: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ErrorEnvelope: {
+            error: components["schemas"]["ErrorBody"];
         };
         Event: {
             /** Format: date-time */
@@ -5697,7 +5842,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
         /** @description Default error response */
@@ -5706,7 +5851,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
     };
