@@ -12,7 +12,7 @@ from flask import request
 
 from web.extensions import csrf, db
 from web.openapi import Blueprint
-from web.schemas.webhooks import InboundResultSchema, WhoAmISchema
+from web.schemas.webhooks import InboundEnvelopeSchema, InboundResultSchema, WhoAmISchema
 from web.services import api_keys
 from web.services import crm_inbound as inbound
 
@@ -50,7 +50,7 @@ def whoami() -> dict[str, Any]:
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"$ref": "#/components/schemas/InboundEnvelope"},
+                "schema": InboundEnvelopeSchema,
                 "examples": inbound.OPENAPI_EXAMPLES,
             }
         },

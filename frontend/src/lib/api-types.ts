@@ -2870,7 +2870,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["InboundEnvelope"];
                 };
             };
             responses: {
@@ -5149,6 +5149,23 @@ export interface components {
             token?: string;
             /** @example https://trade.example.com/api/sso/consume?token=x3Jq0hV1m9v3w2Yp5QyqT3lqK1o4b0hQm6w7d8Zr0aU */
             url?: string;
+        };
+        InboundEnvelope: {
+            /**
+             * @example {
+             *       "deposit_id": 42
+             *     }
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * @default null
+             * @example 2026-11-29T10:15:00Z
+             */
+            timestamp: string | null;
+            /** @example deposit.approved */
+            type: string;
         };
         InboundResult: {
             /** @description what the matching service-API call answers */
