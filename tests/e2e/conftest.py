@@ -87,7 +87,7 @@ def _run_flask(env: dict[str, str], *args: str) -> None:
 
 
 @pytest.fixture(scope="package")
-def platform() -> Iterator[Platform]:
+def platform(redis_server_url: str) -> Iterator[Platform]:
     """The whole platform on fresh storage, for every browser test of this package."""
     import redis
 
@@ -99,12 +99,11 @@ def platform() -> Iterator[Platform]:
     assert not missing, f"the Procfile lacks {missing}: the browser tests need the whole platform"
 
     db_server = os.environ.get("TEST_DATABASE_SERVER_URL") or os.environ.get("DATABASE_URL")
-    redis_server = os.environ.get("TEST_REDIS_SERVER_URL") or os.environ.get("REDIS_URL")
-    if not db_server or not redis_server:
+    if not db_server:
         import launcher
 
-        db_server = db_server or launcher.embedded_postgres_url()
-        redis_server = redis_server or launcher.embedded_redis_url()
+        db_server = launcher.embedded_postgres_url()
+    redis_server = redis_server_url  # this test process's server (tests/conftest.py)
     database_url = _create_database(db_server)
     migrate(database_url)
     redis_url = _redis_url(redis_server)
