@@ -75,7 +75,7 @@ class Entry:
 
 
 def stream_key(stream_id: str) -> tuple[int, int]:
-    """Order stream ids of different streams on the same server (ms, seq)."""
+    """A stream id as (ms, seq); seq orders entries of one stream only (see ShardEngine.process)."""
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
 
@@ -158,12 +158,31 @@ class Bus:
         """
         if block:
             entries = self._read_commands(">", self.batch_size, self.block_ms)
-            return entries, self._read_ticks(">", self.batch_size, None)
+            return entries, self._ticks_through(entries, self._read_ticks(">", self.batch_size, None))
         pipe = self.r.pipeline(transaction=False)
         pipe.xreadgroup(COMMANDS_GROUP, self.consumer, {self.commands: ">"}, count=self.batch_size)
         pipe.xreadgroup(self.tick_group, self.consumer, {TICKS_STREAM: ">"}, count=self.batch_size)
         commands, ticks = pipe.execute()
-        return self._entries(commands), self._ticks(ticks)
+        entries = self._entries(commands)
+        return entries, self._ticks_through(entries, self._ticks(ticks))
+
+    def _ticks_through(self, entries: list[Entry], ticks: list[Tick]) -> list[Tick]:
+        """Complete `ticks` up to the batch's last command.
+
+        A full tick read (a backlog of quotes) may stop before quotes published ahead of a command
+        in the batch; the merge (engine.runner) would then apply the command first, at an older
+        price or with none. Reading on until the ticks pass the last command's millisecond (or run
+        out) keeps the order.
+        """
+        if not entries or len(ticks) < self.batch_size:
+            return ticks
+        last_ms = stream_key(entries[-1].stream_id)[0]
+        read = len(ticks)
+        while read == self.batch_size and stream_key(ticks[-1].stream_id)[0] <= last_ms:
+            more = self._read_ticks(">", self.batch_size, None)
+            ticks.extend(more)
+            read = len(more)
+        return ticks
 
     def _read_commands(self, start: str, count: int, block: int | None) -> list[Entry]:
         reply: Any = self.r.xreadgroup(COMMANDS_GROUP, self.consumer, {self.commands: start}, count=count, block=block)

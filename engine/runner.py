@@ -223,11 +223,20 @@ class ShardEngine:
         conn = self._reader()
         known = self._known(conn, [e.command.command_id for e in entries if e.command is not None])
         users = self._users(conn, [e for e in entries if e.stream_id not in poison])
-        merged: list[tuple[tuple[int, int], int, Entry | Tick]] = [(stream_key(e.stream_id), 0, e) for e in entries]
-        merged += [(stream_key(t.stream_id), 1, t) for t in ticks]
-        merged.sort(key=lambda item: (item[0], item[1]))
+        # Stream ids order entries of one stream only: sequence numbers are per stream, so within
+        # one millisecond a command and a tick cannot be ordered by them. The merge orders by
+        # millisecond, then ticks before commands: a command never misses a quote published in
+        # its own millisecond (at worst it fills at a quote less than 1 ms newer than itself).
+        merged: list[tuple[int, int, int, Entry | Tick]] = []
+        for e in entries:
+            ms, seq = stream_key(e.stream_id)
+            merged.append((ms, 1, seq, e))
+        for t in ticks:
+            ms, seq = stream_key(t.stream_id)
+            merged.append((ms, 0, seq, t))
+        merged.sort(key=lambda item: item[:3])
         batch = PreparedBatch(Changes())
-        for _, _, item in merged:
+        for *_, item in merged:
             if isinstance(item, Tick):
                 if item.symbol:
                     core.on_tick(item.symbol, item.bid, item.ask, item.ts, now)

@@ -1,7 +1,8 @@
 """Run every test runner of `make test` and print one closing line: `N passed, N failed`.
 
-Runners: ruff (lint and format), mypy, pytest (unit + integration + e2e), and the frontend's
-checks when frontend/ exists. Exit status is non-zero if anything failed.
+Runners: ruff (lint and format), mypy and the frontend's checks (beside the main pytest run),
+pytest (unit + integration + e2e, two xdist workers), then the fault-injection tests alone.
+Exit status is non-zero if anything failed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -20,10 +22,17 @@ PY = sys.executable
 
 
 class Tally:
-    def __init__(self) -> None:
+    def __init__(self, buffered: bool = False) -> None:
         self.passed = 0
         self.failed = 0
         self.lines: list[str] = []
+        self.buffered = buffered  # collect the runners' output (they run beside pytest) for later
+        self.output: list[str] = []
+
+    def merge(self, other: Tally) -> None:
+        self.passed += other.passed
+        self.failed += other.failed
+        self.lines.extend(other.lines)
 
     def add(self, name: str, passed: int, failed: int, seconds: float) -> None:
         self.passed += passed
@@ -31,15 +40,20 @@ class Tally:
         self.lines.append(f"  {name:<22} {passed:>5} passed {failed:>4} failed  {seconds:6.1f}s")
 
 
-def _run(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> int:
-    print(f"\n=== {' '.join(cmd)}", flush=True)
-    return subprocess.run(cmd, cwd=cwd, env=env).returncode
+def _run(cmd: list[str], cwd: Path = ROOT, tally: Tally | None = None) -> int:
+    header = f"\n=== {' '.join(cmd)}"
+    if tally is None or not tally.buffered:
+        print(header, flush=True)
+        return subprocess.run(cmd, cwd=cwd).returncode
+    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tally.output.append(f"{header}\n{done.stdout}")
+    return done.returncode
 
 
 def check(tally: Tally, name: str, cmd: list[str], cwd: Path = ROOT) -> None:
     """A whole-tree check counts as one test."""
     start = time.monotonic()
-    code = _run(cmd, cwd)
+    code = _run(cmd, cwd, tally)
     tally.add(name, int(code == 0), int(code != 0), time.monotonic() - start)
 
 
@@ -69,6 +83,7 @@ def vitest(tally: Tally) -> None:
         code = _run(
             ["npx", "vitest", "run", "--reporter=default", "--reporter=json", f"--outputFile={out}"],
             cwd=ROOT / "frontend",
+            tally=tally,
         )
         passed = failed = 0
         if out.exists():
@@ -79,8 +94,16 @@ def vitest(tally: Tally) -> None:
     tally.add("vitest", passed, failed, time.monotonic() - start)
 
 
-def main() -> int:
-    tally = Tally()
+def static_checks(tally: Tally) -> None:
+    """Lint, types and the frontend's checks and unit tests (a runner that cannot start fails)."""
+    try:
+        _static_checks(tally)
+    except Exception as exc:  # noqa: BLE001 - reported as a failure, never lost with the thread
+        tally.output.append(f"\n=== static checks stopped: {exc!r}\n")
+        tally.add("static checks", 0, 1, 0.0)
+
+
+def _static_checks(tally: Tally) -> None:
     check(tally, "ruff lint", [PY, "-m", "ruff", "check", "."])
     check(tally, "ruff format", [PY, "-m", "ruff", "format", "--check", "."])
     check(tally, "mypy", [PY, "-m", "mypy", "."])
@@ -94,10 +117,23 @@ def main() -> int:
         if "lint" in scripts:
             check(tally, "eslint", ["npm", "run", "--silent", "lint"], cwd=ROOT / "frontend")
         vitest(tally)
+
+
+def main() -> int:
+    tally = Tally()
+    # The static checks run beside the main pytest run (which mostly waits on the processes and
+    # servers it starts); their output is printed once they are done.
+    static = Tally(buffered=True)
+    beside = threading.Thread(target=static_checks, args=(static,), name="static-checks")
+    beside.start()
     # Two pytest-xdist workers, whole files each (module fixtures start engines and servers once);
-    # every worker has its own database and Redis index (tests/conftest.py).
+    # every worker has its own database and Redis server or index (tests/conftest.py).
     workers = os.environ.get("TEST_WORKERS", "2")
     pytest_suite(tally, "pytest", ["-m", "not slow", "-n", workers, "--dist", "loadfile", "tests"])
+    beside.join()
+    print("".join(static.output), flush=True)
+    tally.merge(static)
+    # The fault-injection tests run alone: they measure recovery times.
     if os.environ.get("RUN_SLOW_TESTS", "1") == "1":
         pytest_suite(tally, "pytest (slow)", ["-m", "slow", "tests"])
     print("\n=== summary")

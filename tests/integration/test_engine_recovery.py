@@ -143,6 +143,28 @@ def test_a_redelivered_command_changes_state_once_and_answers_the_same(engines, 
     assert scalar(sql_engine, "SELECT count(*) FROM positions WHERE account_id = :a", a=account_id) == 1
 
 
+def test_a_backlog_of_ticks_never_lets_a_command_overtake_the_quote_before_it(
+    app, test_env, proc_log_dir, redis_client, prepared, sql_engine
+):
+    """With more ticks waiting than one read takes, the quote published just before an order
+    still reaches the engine before the order does (the engine reads ticks past the command)."""
+    engine = start_engine({**test_env, "ENGINE_BATCH_SIZE": "5"}, proc_log_dir, redis_client, name="engine-small")
+    try:
+        account_id = open_account(sql_engine, redis_client, make_user(app).id, deposit="5000")
+        engine.stop()  # ticks pile up meanwhile, as behind a busy or restarting engine
+        for n in range(40):
+            tick(redis_client, "ETHUSD", f"{3000 + n}.00", f"{3001 + n}.50")
+        tick(redis_client, "BTCUSD", "50000.00", "50020.00")
+        redis_client.hdel("md:last", "BTCUSD")  # the restarted engine learns the price from the stream only
+        command_id = send(redis_client, PLACE_ORDER, account_id, _market())
+        engine = start_engine({**test_env, "ENGINE_BATCH_SIZE": "5"}, proc_log_dir, redis_client, name="engine-small")
+        result = reply(redis_client, command_id)
+        assert result["ok"], (result, engine.log_tail())  # not `no_quote`: the BTCUSD tick came first
+    finally:
+        engine.stop()
+        settle_outbox(sql_engine)
+
+
 def test_restart_reloads_orders_positions_and_holds_from_postgresql(engines, app, sql_engine, redis_client):
     engine = engines()
     user = make_user(app)

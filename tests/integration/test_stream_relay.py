@@ -234,7 +234,7 @@ def test_a_slow_client_loses_old_quotes_and_never_delays_the_others(web, cookie,
             assert _subscribed(ws) == ["BTCUSD"]
         redis_client.hdel("md:last", "BTCUSD")
         pad = "x" * 2000  # big frames fill the slow client's socket quickly
-        batches, size = 20, 200
+        batches, size = 40, 100  # each batch well under the per-connection queue (256)
         fast_seen: list[int] = []
         for batch in range(batches):  # paced by the fast client's reading, not by a clock
             pipe = redis_client.pipeline(transaction=False)
