@@ -11,6 +11,9 @@ FRONTEND_BUILD := frontend/dist/index.html
 
 .PHONY: run test test-slow bench lint format setup frontend clean stop help
 
+# The Python and frontend set-ups are independent: let them run side by side.
+MAKEFLAGS += --jobs=2
+
 help:
 	@echo "make run        set up and start the whole platform on http://127.0.0.1:$${PORT:-8000}"
 	@echo "make test       set up and run the full test suite (lint, types, unit, integration, frontend, e2e)"
