@@ -320,6 +320,8 @@ def test_web_counts_websocket_connections_across_gunicorn_workers(web, app):
     wait_for(lambda: metric(scrape(url), "websocket_connections") == before, timeout=10, what="back to before")
 
 
+# Timing-sensitive like the relay's slow-client test: it runs in the sequential `slow` phase.
+@pytest.mark.slow
 def test_web_counts_quotes_dropped_for_a_slow_client(web, app, redis_client, feed):
     _, feed_proc, sim = feed
     feed_proc.stop()  # only our quotes flow now, so every one of them can be accounted for
