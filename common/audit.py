@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from common.pgcopy import insert_rows
 from models.audit import AuditLog
@@ -102,17 +102,20 @@ _COLUMNS = (
 )
 
 
-def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime | None = None) -> list[str]:
-    """Append entries to the chain inside the caller's transaction; return their hashes.
+AUDIT_COLUMNS = ", ".join(_COLUMNS)
+# One round trip: the lock, then the chain's tail. In READ COMMITTED each statement of a
+# multi-statement query takes its own snapshot, so the SELECT sees every row committed before
+# the lock was granted.
+LOCK_AND_TAIL_SQL = (
+    f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1"
+)
+TAIL_SQL = "(SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1)"
 
-    Three round trips whatever the number of rows: the lock, the chain's tail, one bulk insert.
-    """
-    entries = list(entries)
-    if not entries:
-        return []
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-    # A new statement after the lock: its snapshot sees every row committed before we got the lock.
-    prev = conn.execute(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).scalar()
+
+def chain_rows(
+    prev: str | None, entries: Iterable[AuditEntry], now: datetime | None = None
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The rows (in AUDIT_COLUMNS order) and hashes of entries appended after the hash `prev`."""
     prev = prev or GENESIS_HASH
     stamp = now or datetime.now(UTC)
     rows: list[tuple[Any, ...]] = []
@@ -137,7 +140,22 @@ def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime |
         rows.append((*(row[c] for c in _COLUMNS[:11]), details_json, prev, digest, _search_text(row, details_json)))
         hashes.append(digest)
         prev = digest
-    insert_rows(conn.connection.cursor(), "audit_logs", ", ".join(_COLUMNS), rows)
+    return rows, hashes
+
+
+def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime | None = None) -> list[str]:
+    """Append entries to the chain inside the caller's transaction; return their hashes.
+
+    Two round trips whatever the number of rows: the lock with the chain's tail, one bulk insert.
+    """
+    entries = list(entries)
+    if not entries:
+        return []
+    cur = conn.connection.cursor()
+    cur.execute(LOCK_AND_TAIL_SQL)
+    tail = cur.fetchone()
+    rows, hashes = chain_rows(tail[0] if tail else None, entries, now)
+    insert_rows(cur, "audit_logs", AUDIT_COLUMNS, rows)
     return hashes
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from common.audit import AuditEntry, write_audit
+from common.audit import AUDIT_COLUMNS, AUDIT_LOCK_KEY, TAIL_SQL, AuditEntry, chain_rows
 from common.outbox import outbox_row
 from common.pgcopy import COPY_FROM_ROWS, copy_rows, values_sql
 from engine.codec import dumps
@@ -293,18 +293,31 @@ def write_batch(
     last_stream_id: str | None,
     last_tick_id: str | None,
 ) -> None:
-    """Persist one batch inside the caller's transaction; raise FencedOut if the shard was taken over."""
-    moved = conn.execute(
-        text(
-            "UPDATE engine_shards SET last_stream_id = COALESCE(:sid, last_stream_id), "
-            "last_tick_id = COALESCE(:tid, last_tick_id), last_rollover = COALESCE(:roll, last_rollover), "
-            "updated_at = now() WHERE shard = :s AND fence = :f"
-        ),
-        {"sid": last_stream_id, "tid": last_tick_id, "roll": ts(changes.last_rollover), "s": shard, "f": fence},
-    )
-    if moved.rowcount != 1:
+    """Persist one batch inside the caller's transaction; raise FencedOut if the shard was taken over.
+
+    Three round trips for a usual batch: (1) move the shard's progress under its fencing token,
+    take the audit lock and read back the fence and the audit chain's tail; (2) every insert and
+    update in one multi-statement query (COPY for large groups); then the caller's COMMIT.
+    """
+    cur = conn.connection.cursor()
+    progress = cur.mogrify(
+        "UPDATE engine_shards SET last_stream_id = COALESCE(%s, last_stream_id), "
+        "last_tick_id = COALESCE(%s, last_tick_id), last_rollover = COALESCE(%s, last_rollover), "
+        "updated_at = now() WHERE shard = %s AND fence = %s",
+        (last_stream_id, last_tick_id, ts(changes.last_rollover), shard, fence),
+    ).decode()
+    # The UPDATE holds the shard row's lock until COMMIT: reading our own fence back after it
+    # proves the UPDATE matched (a takeover committed before it leaves a newer fence there; one
+    # not yet committed makes the UPDATE wait for it, then match nothing).
+    if changes.audit:
+        check = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT fence, {TAIL_SQL} FROM engine_shards"
+    else:
+        check = "SELECT fence, NULL FROM engine_shards"
+    cur.execute(f"{progress}; {check} WHERE shard = {int(shard)}")
+    row = cur.fetchone()
+    if row is None or row[0] != fence:
         raise FencedOut(f"shard {shard}: fence {fence} is no longer current")
-    out = _Writer(conn.connection.cursor())
+    out = _Writer(cur)
     out.insert("accounts", _ACCOUNT_INSERT, [_new_account_row(a) for a in changes.new_accounts.values()])
     out.statement(_ACCOUNT_UPDATE, [_account_values(a) for a in changes.accounts.values()], _ACCOUNT_TEMPLATE)
     _split(
@@ -337,6 +350,7 @@ def write_batch(
         "msg_id, type, payload, created_at, request_id",
         [(r["msg_id"], r["type"], r["payload"], r["created_at"], r["request_id"]) for r in outbox],
     )
-    out.flush()
     if changes.audit:
-        write_audit(conn, [_audit_entry(r) for r in changes.audit])
+        rows, _ = chain_rows(row[1], [_audit_entry(r) for r in changes.audit])
+        out.insert("audit_logs", AUDIT_COLUMNS, rows)
+    out.flush()

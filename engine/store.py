@@ -236,11 +236,11 @@ def known_results(conn: Connection, command_ids: Sequence[str]) -> dict[str, str
     """Stored results (JSON) of commands already processed (a redelivery answers with these)."""
     if not command_ids:
         return {}
-    rows = conn.execute(
-        text("SELECT command_id, result::text FROM processed_commands WHERE command_id = ANY(:ids)"),
-        {"ids": list(command_ids)},
+    cur = conn.connection.cursor()  # the driver's cursor: this runs once per batch, on the hot path
+    cur.execute(
+        "SELECT command_id, result::text FROM processed_commands WHERE command_id = ANY(%s)", (list(command_ids),)
     )
-    return {r[0]: r[1] for r in rows}
+    return {r[0]: r[1] for r in cur.fetchall()}
 
 
 def existing_users(conn: Connection, user_ids: Iterable[int]) -> set[int]:

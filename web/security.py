@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -16,10 +17,9 @@ from typing import Any, TypeVar, cast
 from flask import Response, current_app, g, request
 from flask_jwt_extended import (
     create_access_token,
-    get_jwt,
+    decode_token,
     set_access_cookies,
     unset_jwt_cookies,
-    verify_jwt_in_request,
 )
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
@@ -138,12 +138,36 @@ def revoke_sessions(user_id: int, reason: str, except_session: uuid.UUID | None 
 # --- the current caller ----------------------------------------------------------------------
 
 
+_CLAIMS_CACHE_SIZE = 4096
+
+
+def _access_claims() -> dict[str, Any]:
+    """The verified claims of the request's access cookie.
+
+    A token's signature, audience and issuer checks give the same answer every time, so a
+    verified token is remembered (per application and process, bounded); its expiry is checked on every request.
+    """
+    raw = request.cookies.get(current_app.config["JWT_ACCESS_COOKIE_NAME"])
+    if not raw:
+        raise ApiError(401, "unauthorized", "Sign in to continue.")
+    cache: OrderedDict[str, dict[str, Any]] = current_app.extensions.setdefault("verified_claims", OrderedDict())
+    claims = cache.get(raw)
+    if claims is None:
+        try:
+            claims = decode_token(raw)
+        except (JWTExtendedException, PyJWTError) as exc:
+            raise ApiError(401, "unauthorized", "Sign in to continue.") from exc
+        cache[raw] = claims
+        if len(cache) > _CLAIMS_CACHE_SIZE:
+            cache.popitem(last=False)
+    elif not isinstance(claims.get("exp"), int) or claims["exp"] <= datetime.now(UTC).timestamp():
+        cache.pop(raw, None)
+        raise ApiError(401, "unauthorized", "Sign in to continue.")
+    return claims
+
+
 def _load_caller() -> tuple[User, UserSession]:
-    try:
-        verify_jwt_in_request()
-        claims = get_jwt()
-    except (JWTExtendedException, PyJWTError) as exc:
-        raise ApiError(401, "unauthorized", "Sign in to continue.") from exc
+    claims = _access_claims()
     if claims.get("typ") != "access":
         raise ApiError(401, "unauthorized", "Sign in to continue.")
     try:
@@ -151,13 +175,16 @@ def _load_caller() -> tuple[User, UserSession]:
         user_id = int(claims["sub"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ApiError(401, "unauthorized", "Sign in to continue.") from exc
-    session = db.get(UserSession, sid)
+    # The session and its user in one query (every authenticated request runs it).
+    found = db.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id).where(UserSession.id == sid)
+    ).first()
     now = datetime.now(UTC)
-    if session is None or session.user_id != user_id or session.revoked_at is not None or session.expires_at <= now:
+    if found is None:
         raise ApiError(401, "session_ended", "Your session has ended; sign in again.")
-    user = db.get(User, user_id)
-    if user is None:
-        raise ApiError(401, "unauthorized", "Sign in to continue.")
+    session, user = found
+    if session.user_id != user_id or session.revoked_at is not None or session.expires_at <= now:
+        raise ApiError(401, "session_ended", "Your session has ended; sign in again.")
     if user.status != "active":
         raise ApiError(403, "account_disabled", "This account is disabled.")
     return user, session

@@ -182,3 +182,34 @@ def test_impersonation_session_is_visible_and_cannot_touch_credentials(app):
         assert (response.status_code, response.json["error"]["code"]) == (403, "impersonation_forbidden"), path
     sessions = client.get("/api/auth/sessions").json["sessions"]
     assert any(s["impersonated"] for s in sessions)
+
+
+def test_a_remembered_access_token_still_expires_and_a_foreign_one_is_refused(app):
+    """Verified access tokens are remembered per process; expiry is still checked on every request."""
+    import time
+    from datetime import timedelta
+
+    import jwt as pyjwt
+    from flask_jwt_extended import create_access_token, decode_token
+
+    _, client = _logged_in(app)
+    with app.app_context():
+        claims = decode_token(cookie(client, "access_token"))
+        extra = {k: claims[k] for k in ("sid", "role", "typ")}
+        short = create_access_token(identity=claims["sub"], additional_claims=extra, expires_delta=timedelta(seconds=1))
+    client.set_cookie("access_token", short)
+    assert client.get("/api/auth/me").status_code == 200  # verified, then remembered
+    assert client.get("/api/auth/me").status_code == 200  # answered from memory
+    deadline = time.monotonic() + 10
+    status = 200
+    while status == 200 and time.monotonic() < deadline:
+        status = client.get("/api/auth/me").status_code
+    assert status == 401
+
+    # Same claims, signed with another key: refused, whatever was remembered for the real token.
+    forged = pyjwt.encode(
+        {**claims, "exp": int(time.time()) + 600}, "not-the-server-key-" + "x" * 32, algorithm="HS256"
+    )
+    client.set_cookie("access_token", forged)
+    response = client.get("/api/auth/me")
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"

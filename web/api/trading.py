@@ -97,7 +97,7 @@ def _prices(data: dict[str, Any], *names: str) -> dict[str, Any]:
 @blp.doc(security=COOKIE, parameters=IDEMPOTENCY)
 def place_order(data: dict[str, Any]) -> Any:
     """Place a market, limit, stop or stop-limit order (422 with the engine's code when refused)."""
-    account = trading.owned_account(current_user(), data["account_id"])
+    account_id = trading.owned_account_id(current_user(), data["account_id"])
     payload = {k: data[k] for k in ("symbol", "side", "type", "volume", "price", "limit_price", "sl", "tp") if data[k]}
     if data.get("deviation") is not None:
         payload["deviation"] = data["deviation"]
@@ -105,7 +105,7 @@ def place_order(data: dict[str, Any]) -> Any:
         payload["expiry_type"], expires_at = data["expiry"]
         if expires_at is not None:
             payload["expires_at"] = expires_at
-    return _run(account.id, PLACE_ORDER, payload)
+    return _run(account_id, PLACE_ORDER, payload)
 
 
 @blp.route("/orders", methods=["GET"])
@@ -163,8 +163,8 @@ def list_positions(query: dict[str, Any]) -> dict[str, Any]:
 @blp.doc(security=COOKIE, parameters=IDEMPOTENCY)
 def close_all(data: dict[str, Any]) -> Any:
     """Close every open position of an account (or only those of one symbol)."""
-    account = trading.owned_account(current_user(), data["account_id"])
-    return _run(account.id, CLOSE_ALL, {"symbol": data["symbol"]} if data.get("symbol") else {})
+    account_id = trading.owned_account_id(current_user(), data["account_id"])
+    return _run(account_id, CLOSE_ALL, {"symbol": data["symbol"]} if data.get("symbol") else {})
 
 
 @blp.route("/positions/<int:position_id>", methods=["PATCH"])

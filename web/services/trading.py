@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -162,17 +163,36 @@ def owned_account(user: User, account_id: int) -> Account:
     return account
 
 
+_OWNERS_CACHED = 100_000
+_owners: OrderedDict[int, int] = OrderedDict()  # account id -> user id (an account never changes hands)
+
+
+def owned_account_id(user: User, account_id: int) -> int:
+    """The id of one of the user's own accounts, or 404; the owner is remembered per process."""
+    owner = _owners.get(account_id)
+    if owner is None:
+        owner = db.execute(select(Account.user_id).where(Account.id == account_id)).scalar()
+        if owner is None:
+            raise ApiError(404, "not_found", "No such account.")
+        _owners[account_id] = owner
+        if len(_owners) > _OWNERS_CACHED:
+            _owners.popitem(last=False)
+    if owner != user.id:
+        raise ApiError(404, "not_found", "No such account.")
+    return account_id
+
+
 def _owned(model: type[Order] | type[Position], user: User, object_id: int) -> Any:
     row: Any = db.get(model, object_id)
     if row is None:
         raise ApiError(404, "not_found", f"No such {model.__tablename__[:-1]}.")
-    owned_account(user, row.account_id)
+    owned_account_id(user, row.account_id)
     return row
 
 
 def _own_account_ids(user: User, account_id: int | None) -> list[int]:
     if account_id is not None:
-        return [owned_account(user, account_id).id]
+        return [owned_account_id(user, account_id)]
     return list(db.execute(select(Account.id).where(Account.user_id == user.id)).scalars())
 
 
@@ -413,23 +433,25 @@ def submit(
     Returns (command_id, result) — result None means the engine has not answered yet (202). The
     same Idempotency-Key gives the same command id, so a retried request never acts twice.
     """
-    command_id = new_command_id(scope=str(user.id), idempotency_key=idempotency_key)
+    user_id = user.id  # read before the rollback, which expires every loaded object
+    command_id = new_command_id(scope=str(user_id), idempotency_key=idempotency_key)
     if idempotency_key:
         stored = _stored_result(command_id)
         if stored is not None:
             return command_id, stored
-    db.rollback()  # no transaction stays open while we wait for the engine
+    # No transaction stays open and no connection stays checked out while we wait for the engine.
+    db.rollback()
     command = Command(command_id, command_type, account_id, payload, _command_actor(actor), int(time.time() * 1000))
-    return command_id, _send_and_wait(user, command)
+    return command_id, _send_and_wait(user_id, command)
 
 
-def _send_and_wait(user: User, command: Command) -> dict[str, Any] | None:
+def _send_and_wait(user_id: int, command: Command) -> dict[str, Any] | None:
     """XADD the command (and who sent it), then wait for the engine's reply; 503 if Redis is down."""
     fields: dict[Any, Any] = dict(command.to_fields())
     r = _redis()
     try:
         pipe = r.pipeline(transaction=False)
-        pipe.set(command_owner_key(command.command_id), str(user.id), ex=OWNER_TTL_S)
+        pipe.set(command_owner_key(command.command_id), str(user_id), ex=OWNER_TTL_S)
         pipe.xadd(commands_stream(shard_for(command.account_id, settings().engine_shards)), fields)
         pipe.execute()
     except redis.RedisError as exc:
@@ -499,8 +521,9 @@ def open_demo_account(
     ).scalar_one()
     if demos >= MAX_DEMO_ACCOUNTS:
         raise ApiError(409, "too_many_accounts", f"At most {MAX_DEMO_ACCOUNTS} demo accounts per client.")
+    user_id = user.id
     account_id = allocate_account_id(db)
     db.commit()
-    payload = open_account_payload(user.id, "demo", "USD", 100, settings().demo_deposit)
+    payload = open_account_payload(user_id, "demo", "USD", 100, settings().demo_deposit)
     command = Command(command_id, OPEN_ACCOUNT, account_id, payload, _command_actor(actor), int(time.time() * 1000))
-    return command_id, _send_and_wait(user, command)
+    return command_id, _send_and_wait(user_id, command)
