@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,33 +11,55 @@ from typing import Any
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def _text(value: str) -> str:
+    # Four scans in C are much cheaper than translate(), which looks every character up.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
+
+
+def _null(value: None) -> str:
+    return "\\N"
+
+
+def _bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def _other(value: Any) -> str:
+    return str(value).translate(_ESCAPES)
+
+
+# One formatter per Python type (a dict look-up instead of a chain of type tests: this runs for
+# every value of every row the engine writes). A Decimal's str() may use an exponent ("1E+2",
+# "0E-8"): PostgreSQL's numeric input reads it exactly.
+_CELL: dict[type, Callable[[Any], str]] = {
+    str: _text,
+    type(None): _null,
+    Decimal: str,
+    int: str,
+    bool: _bool,
+    datetime: datetime.isoformat,
+}
+
+
 def cell(value: Any) -> str:
     """One value in COPY's text format (\\N for NULL, escaped backslashes, tabs and newlines)."""
-    kind = type(value)
-    if kind is str:
-        return value.translate(_ESCAPES)
-    if value is None:
-        return "\\N"
-    if kind is Decimal:
-        return format(value, "f")
-    if kind is int:
-        return str(value)
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is datetime:
-        return value.isoformat()
-    return str(value).translate(_ESCAPES)
+    return _CELL.get(type(value), _other)(value)
+
+
+def copy_text(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows in COPY's text format, one line each."""
+    get = _CELL.get
+    lines = ["\t".join([get(type(v), _other)(v) for v in row]) for row in rows]
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def copy_rows(cur: Any, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
     """Bulk-insert rows with COPY (an order of magnitude cheaper than INSERT for batches)."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(cell(v) for v in row))
-        buffer.write("\n")
-    if buffer.tell():
-        buffer.seek(0)
-        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+    data = copy_text(rows)
+    if data:
+        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(data))
 
 
 def values_sql(cur: Any, rows: Sequence[Sequence[Any]], template: str | None = None) -> str:

@@ -86,7 +86,9 @@ class SymbolBook:
         return sorted(set(ids)) if ids else ids
 
     def triggered_watches(self, bid: Decimal, ask: Decimal) -> list[int]:
-        ids = self.watch_down.reached(bid) + self.watch_up.reached(ask)
+        # Watch levels are floats (engine.core.risk): compare like with like. Rounding to float is
+        # monotonic, so a price that reaches a level exactly still reaches it.
+        ids = self.watch_down.reached(float(bid)) + self.watch_up.reached(float(ask))
         return sorted(set(ids)) if ids else ids
 
     def add_holder(self, account_id: int) -> None:

@@ -61,7 +61,7 @@ class Account:
     positions: dict[int, Position] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     exposures: dict[str, Exposure] = field(default_factory=dict)
-    watches: list[tuple[str, bool, Decimal]] = field(default_factory=list)  # (symbol, down?, threshold)
+    watches: list[tuple[str, bool, float]] = field(default_factory=list)  # (symbol, down?, threshold)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from engine.core.money import INF
 
-Key = tuple[Decimal, int]
+Level = Decimal | float  # exact prices for orders; floats for the risk watches (see engine.core.risk)
+Key = tuple[Level, int]
 _LOW_ID = -1
 _HIGH_ID = 1 << 62
 
@@ -34,16 +35,16 @@ class PriceIndex:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def add(self, price: Decimal, ident: int) -> None:
+    def add(self, price: Level, ident: int) -> None:
         insort(self.keys, (price, ident))
 
-    def remove(self, price: Decimal, ident: int) -> None:
+    def remove(self, price: Level, ident: int) -> None:
         keys = self.keys
         i = bisect_left(keys, (price, ident))
         if i < len(keys) and keys[i] == (price, ident):
             del keys[i]
 
-    def reached(self, price: Decimal) -> list[int]:
+    def reached(self, price: Level) -> list[int]:
         """Ids of the entries this market price reaches (not removed)."""
         keys = self.keys
         if not keys:

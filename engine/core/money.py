@@ -54,4 +54,5 @@ def fmt(value: Decimal | None) -> str | None:
     """A decimal string for JSON (plain notation, never exponent)."""
     if value is None:
         return None
-    return format(value, "f")
+    text = str(value)  # plain unless the exponent calls for E notation (much faster than format)
+    return text if "E" not in text else format(value, "f")
