@@ -3,7 +3,8 @@ engine, fully persisted (orders, positions, trades, ledger, results, audit, outb
 command latency, beside the raw Redis XADD→XREADGROUP→XACK loop on the same machine.
 
 Run: `python bench/bench_orders.py` with DATABASE_URL and REDIS_URL set (a scratch database is
-created and dropped). ORDERS (default 50,000) changes the size of the run.
+created and dropped). ORDERS (default 50,000) changes the size of the run; SHARDS (default 2) adds
+a run with that many engine shards (0 or 1: none).
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ def _paced(s: Scratch, accounts: list[int], rate: int, seconds: int) -> str:
     return f"{rate}/s for {seconds} s: {summary(latencies)}" if latencies else "n/a"
 
 
-def run(s: Scratch, n: int) -> dict[str, Any]:
+def run(s: Scratch, n: int, paced: bool = True) -> dict[str, Any]:
     seed_instruments(s)
-    engine = start_engine(s)
+    engines = [start_engine(s, shard) for shard in range(s.shards)]
     accounts = open_accounts(s, make_users(s, ACCOUNTS))
     commands = _orders(accounts, n)
     sample = commands[::50]
@@ -109,7 +110,7 @@ def run(s: Scratch, n: int) -> dict[str, Any]:
     with fresh_quotes(s):
         waiter = threading.Thread(target=_latencies, args=(s, sample, sent_at, latencies))
         waiter.start()
-        cpu_before = cpu_seconds(engine.pid)
+        cpu_before = sum(cpu_seconds(e.pid) for e in engines)
         start = time.perf_counter()
         for first in range(0, n, 500):
             chunk = [
@@ -124,11 +125,12 @@ def run(s: Scratch, n: int) -> dict[str, Any]:
         wait_processed(s, "ord-", n)
         elapsed = time.perf_counter() - start
         waiter.join()
-        cpu = cpu_seconds(engine.pid) - cpu_before
-        rss = rss_mib(engine.pid)
+        cpu = sum(cpu_seconds(e.pid) for e in engines) - cpu_before
+        rss = sum(rss_mib(e.pid) for e in engines)
         status: Any = s.r.hgetall("engine:status:0")
-        paced = _paced(s, accounts, PACED_RATE, PACED_SECONDS)
-        stop(engine)
+        paced_result = _paced(s, accounts, PACED_RATE, PACED_SECONDS) if paced else "n/a"
+        for engine in engines:
+            stop(engine)
     with s.sql().connect() as conn:
         from sqlalchemy import text
 
@@ -138,11 +140,12 @@ def run(s: Scratch, n: int) -> dict[str, Any]:
     return {
         "orders": n,
         "accounts": ACCOUNTS,
+        "shards": s.shards,
         "filled": int(filled or 0),
         "orders_per_second": round(n / elapsed),
         "injection_seconds": round(injected, 2),
         "latency": summary(latencies) if latencies else "n/a",
-        "paced": paced,
+        "paced": paced_result,
         "engine_rss_mib": round(rss, 1),
         "orders_per_cpu_second": round(n / cpu) if cpu else 0,
         "split": f"rules {status.get('core_ms')} ms, PostgreSQL {status.get('db_ms')} ms, "
@@ -152,6 +155,7 @@ def run(s: Scratch, n: int) -> dict[str, Any]:
 
 def main() -> None:
     n = int(os.environ.get("ORDERS", "50000"))
+    shards = int(os.environ.get("SHARDS", "2"))
     from reference import redis_stream_loop
 
     with scratch() as s:
@@ -169,6 +173,14 @@ def main() -> None:
     )
     print(f"engine memory (RSS) after the run: {result['engine_rss_mib']} MiB")
     print(f"engine time: {result['split']}")
+    if shards > 1:
+        with scratch(shards) as s:
+            sharded = run(s, n, paced=False)
+        print(
+            f"{shards} shards (ENGINE_SHARDS={shards}, one engine process each, same machine): "
+            f"{sharded['orders_per_second']} orders/s fully persisted, {sharded['filled']} filled; "
+            f"{sharded['orders_per_cpu_second']} orders per engine CPU-second; burst latency {sharded['latency']}"
+        )
     print(f"raw Redis stream loop (XADD → XREADGROUP 500 → XACK, no work): {raw['per_second']} messages/s")
 
 

@@ -38,6 +38,7 @@ from engine.contracts import (  # noqa: E402
     commands_stream,
     engine_status_key,
     open_account_payload,
+    shard_for,
     ticks_group,
 )
 
@@ -88,7 +89,8 @@ def rss_mib(pid: int) -> float:
 class Scratch:
     """A scratch PostgreSQL database and Redis database for one benchmark run."""
 
-    def __init__(self) -> None:
+    def __init__(self, shards: int = 1) -> None:
+        self.shards = shards  # engine shards; commands go to engine:commands:{account_id mod shards}
         base = os.environ.get("DATABASE_URL")
         redis_base = os.environ.get("REDIS_URL")
         if not base or not redis_base:
@@ -153,8 +155,8 @@ class Scratch:
 
 
 @contextmanager
-def scratch() -> Iterator[Scratch]:
-    s = Scratch()
+def scratch(shards: int = 1) -> Iterator[Scratch]:
+    s = Scratch(shards)
     s.create()
     try:
         yield s
@@ -217,13 +219,17 @@ def fresh_quotes(s: Scratch, every_s: float = 2.0) -> Iterator[None]:
         thread.join()
 
 
-def start_engine(s: Scratch, **env: str) -> subprocess.Popen[bytes]:
+def start_engine(s: Scratch, shard: int = 0, **env: str) -> subprocess.Popen[bytes]:
     started = now_ms()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine"], cwd=ROOT, env=s.env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-m", "engine", "--shard", str(shard)],
+        cwd=ROOT,
+        env=s.env(ENGINE_SHARDS=str(s.shards), **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
-    while int(s.r.hget(engine_status_key(0), "updated_at") or 0) < started:
+    while int(s.r.hget(engine_status_key(shard), "updated_at") or 0) < started:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the engine did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
         time.sleep(0.05)
@@ -243,7 +249,7 @@ def send_all(s: Scratch, commands: list[Command], chunk: int = 500) -> None:
         pipe = s.r.pipeline(transaction=False)
         for command in commands[start : start + chunk]:
             fields: dict[Any, Any] = dict(command.to_fields())
-            pipe.xadd(commands_stream(0), fields)
+            pipe.xadd(commands_stream(shard_for(command.account_id, s.shards)), fields)
         pipe.execute()
 
 

@@ -6,12 +6,12 @@ as stored; the worker's dispatcher turns undispatched rows into deliveries and R
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, insert
 
 from common.logs import request_id_var
@@ -31,13 +31,13 @@ def new_msg_id(now_ms: int | None = None) -> str:
 
 
 def encode_payload(event_type: str, data: dict[str, Any], occurred_at: datetime) -> str:
-    """The exact body that will be signed and sent: {type, timestamp, data}, minified."""
+    """The exact body that will be signed and sent: {type, timestamp, data}, minified UTF-8 JSON."""
     envelope = {
         "type": event_type,
         "timestamp": occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "data": data,
     }
-    return json.dumps(envelope, separators=(",", ":"), default=str, sort_keys=False)
+    return orjson.dumps(envelope, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def outbox_row(

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -229,3 +230,44 @@ def test_text_with_tabs_newlines_and_backslashes_is_stored_exactly(account, redi
         )
         stored = scalar(sql_engine, "SELECT DISTINCT comment FROM ledger_entries WHERE external_id = ANY(:i)", i=ids)
         assert stored == comment
+
+
+def test_a_batch_that_changes_many_accounts_persists_every_one(engine, app, redis_client, sql_engine, test_env):
+    """Batches over many accounts take the bulk paths (COPY; account updates through a temporary
+    table): every account, ledger row and reply must come out as with one account."""
+    from engine.contracts import OPEN_ACCOUNT, open_account_payload
+    from tests.integration.test_engine_support import SYSTEM, new_account_id, now_ms, reply
+
+    user = make_user(app)
+    accounts = [new_account_id(sql_engine) for _ in range(130)]
+
+    def one_batch(commands: list[Command]) -> None:
+        # MULTI/EXEC: the engine's blocked read is served after EXEC, so it reads all of them at once.
+        pipe = redis_client.pipeline(transaction=True)
+        for command in commands:
+            pipe.xadd(commands_stream(0), command.to_fields())
+        pipe.execute()
+        for command in commands:
+            assert reply(redis_client, command.command_id)["ok"]
+
+    one_batch(
+        [
+            Command(uuid.uuid4().hex, OPEN_ACCOUNT, a, open_account_payload(user.id, "live"), SYSTEM, now_ms())
+            for a in accounts
+        ]
+    )
+    one_batch(
+        [
+            Command(uuid.uuid4().hex, BALANCE_OP, a, balance_op_payload("deposit", f"{i + 1}.25", f"d-{a}"), SYSTEM, 0)
+            for i, a in enumerate(accounts)
+        ]
+    )
+    with sql_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, balance, updated_at FROM accounts WHERE id = ANY(:ids)"), {"ids": accounts}
+        ).all()
+    assert {r.id: r.balance for r in rows} == {a: Decimal(f"{i + 1}.25") for i, a in enumerate(accounts)}
+    # One batch stamps every account it changes with the batch's time: they were written together.
+    assert len({r.updated_at for r in rows}) == 1
+    check = reconcile(test_env)
+    assert check.returncode == 0, check.stdout + check.stderr
