@@ -189,10 +189,13 @@ class ShardEngine:
             self.committer = Committer(self.db, self.write, f"committer-{self.opt.shard}")
             self.replay_pending()
             idle = True
+            size = self.opt.batch_size
             while not stop.is_set():
                 self.keep_lease()
                 entries, ticks = self.bus.read(block=idle)
-                idle = not entries and not ticks
+                # A read that came back short left nothing behind: the next one may block (it
+                # returns as soon as a command arrives) instead of first polling both streams.
+                idle = len(entries) < size and len(ticks) < size
                 self.process(entries, ticks)
         finally:
             if self.committer is not None:

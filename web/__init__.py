@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 12 * 1024 * 1024  # multipart uploads (KYC documents are at most 10 MB)
 MAX_JSON_BYTES = 1024 * 1024  # every other body
 
+WEB_PING_IDLE_S = 1.0  # a pooled connection idle longer than this is pinged before use
+
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
     secure = settings.cookie_secure
@@ -80,7 +82,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(_flask_config(settings))
 
     if settings.database_url:
-        ext.db.configure(bind=engine_for(settings.database_url))
+        # Requests check a connection out each time: ping only those that sat idle (see make_engine).
+        ext.db.configure(bind=engine_for(settings.database_url, ping_idle_s=WEB_PING_IDLE_S))
     if settings.proxy_fix_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
