@@ -166,7 +166,8 @@ def setup_database(env: dict[str, str]) -> None:
 
 
 def procfile_entries(env: dict[str, str]) -> dict[str, str]:
-    """The Procfile's processes; marketsim only when no Twelve Data key is set."""
+    """The Procfile's processes; marketsim only when no Twelve Data key is set; one engine
+    process per shard when ENGINE_SHARDS is above 1 (`engine.K: python -m engine --shard K`)."""
     entries: dict[str, str] = {}
     for line in (BASE_DIR / "Procfile").read_text().splitlines():
         if not line.strip() or line.lstrip().startswith("#") or ":" not in line:
@@ -175,6 +176,16 @@ def procfile_entries(env: dict[str, str]) -> dict[str, str]:
         entries[name.strip()] = command.strip()
     if env.get("TWELVEDATA_API_KEY"):
         entries.pop("marketsim", None)
+    try:
+        shards = int(env.get("ENGINE_SHARDS") or 1)
+    except ValueError:
+        shards = 1  # the engine itself reports the bad value
+    engine = entries.pop("engine", None)
+    if engine is not None:
+        if shards > 1:
+            entries.update({f"engine.{k}": f"{engine} --shard {k}" for k in range(shards)})
+        else:
+            entries["engine"] = engine
     return entries
 
 

@@ -1,8 +1,10 @@
-"""HTTP round trip of POST /api/orders (web → command stream → engine → reply) at 200 orders/s:
+"""HTTP round trip of POST /api/orders (web → command stream → engine → reply) at 100 and 200 orders/s:
 p50/p99 latency, on the platform's gunicorn (gevent) configuration with the real engine.
 
 Run: `python bench/bench_http_orders.py` with DATABASE_URL and REDIS_URL set (a scratch database
-is created and dropped). RATE (default 200) and SECONDS (default 10) change the load.
+is created and dropped). RATES (default "100,200") and SECONDS (default 10) change the load. Beside
+each latency it prints the CPU every part of the platform spent per request (web workers, engine,
+PostgreSQL, Redis, the load generator) and how many cores that kept busy.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from typing import Any
 from engine_setup import (
     ROOT,
     Scratch,
+    children,
+    cpu_of,
     fresh_quotes,
     make_users,
     open_accounts,
     pct,
+    pids_named,
     scratch,
     seed_instruments,
     start_engine,
@@ -111,11 +116,31 @@ async def _load(base: str, clients: list[tuple[dict[str, str], int]], rate: int,
     return {"latencies": latencies, "statuses": dict(statuses)}
 
 
+def _measured(
+    base: str, clients: list[tuple[dict[str, str], int]], rate: int, seconds: float, procs: dict[str, list[int]]
+) -> str:
+    """One load at `rate`: latency, and the CPU each part of the platform spent per request."""
+    before = {name: cpu_of(pids) for name, pids in procs.items()}
+    result = asyncio.run(_load(base, clients, rate, seconds))
+    spent = {name: cpu_of(pids) - before[name] for name, pids in procs.items()}
+    ms = result["latencies"]
+    n = len(ms)
+    per_request = ", ".join(f"{name} {spent[name] / n * 1000:.1f}" for name in procs)
+    busy = sum(spent.values()) / seconds
+    return (
+        f"POST /api/orders at {rate}/s for {seconds:.0f} s ({n} orders, statuses {result['statuses']}): "
+        f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, max {max(ms):.2f} ms\n"
+        f"  CPU per request (ms): {per_request}; total {sum(spent.values()) / n * 1000:.1f} ms "
+        f"= {busy:.2f} of {os.cpu_count()} cores busy"
+    )
+
+
 def main() -> None:
-    rate = int(os.environ.get("RATE", "200"))
+    rates = [int(r) for r in os.environ.get("RATES", os.environ.get("RATE", "100,200")).split(",")]
     seconds = float(os.environ.get("SECONDS", "10"))
     from tests.support import free_port
 
+    lines = []
     with scratch() as s:
         seed_instruments(s)
         engine = start_engine(s)
@@ -124,19 +149,24 @@ def main() -> None:
         cookies = _cookies(s, users)
         port = free_port()
         web = _web(s, port)
+        procs = {
+            "web workers": children(web.pid),
+            "engine": [engine.pid],
+            "PostgreSQL": pids_named("postgres"),
+            "Redis": pids_named("redis-server"),
+            "load generator": [os.getpid()],
+        }
         try:
             with fresh_quotes(s):
                 base = f"http://127.0.0.1:{port}"
-                asyncio.run(_load(base, list(zip(cookies, accounts, strict=True)), rate, 1.0))  # warm-up
-                result = asyncio.run(_load(base, list(zip(cookies, accounts, strict=True)), rate, seconds))
+                clients = list(zip(cookies, accounts, strict=True))
+                asyncio.run(_load(base, clients, rates[0], 1.0))  # warm-up
+                for rate in rates:
+                    lines.append(_measured(base, clients, rate, seconds, procs))
         finally:
             stop(web)
             stop(engine)
-    ms = result["latencies"]
-    print(
-        f"POST /api/orders at {rate}/s for {seconds:.0f} s ({len(ms)} orders, statuses {result['statuses']}): "
-        f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, max {max(ms):.2f} ms"
-    )
+    print("\n".join(lines))
     print("(round trip: cookie session + CSRF check, XADD, engine batch commit, reply via BLPOP; gunicorn gevent)")
 
 
