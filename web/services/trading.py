@@ -164,19 +164,23 @@ def owned_account(user: User, account_id: int) -> Account:
 
 
 _OWNERS_CACHED = 100_000
-_owners: OrderedDict[int, int] = OrderedDict()  # account id -> user id (an account never changes hands)
 
 
 def owned_account_id(user: User, account_id: int) -> int:
-    """The id of one of the user's own accounts, or 404; the owner is remembered per process."""
-    owner = _owners.get(account_id)
+    """The id of one of the user's own accounts, or 404.
+
+    An account never changes hands and ids are never reused, so its owner is remembered (per
+    application and process, bounded): a command for an account costs no query for it.
+    """
+    owners: OrderedDict[int, int] = current_app.extensions.setdefault("account_owners", OrderedDict())
+    owner = owners.get(account_id)
     if owner is None:
         owner = db.execute(select(Account.user_id).where(Account.id == account_id)).scalar()
         if owner is None:
             raise ApiError(404, "not_found", "No such account.")
-        _owners[account_id] = owner
-        if len(_owners) > _OWNERS_CACHED:
-            _owners.popitem(last=False)
+        owners[account_id] = owner
+        if len(owners) > _OWNERS_CACHED:
+            owners.popitem(last=False)
     if owner != user.id:
         raise ApiError(404, "not_found", "No such account.")
     return account_id
