@@ -20,8 +20,22 @@ class Parser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type[ma.Schema], ma.Schema] = {}
+
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         return _in_utc(super().parse(*args, **kwargs))
+
+    def _get_schema(self, argmap: Any, req: Any) -> ma.Schema:
+        # webargs builds a new instance of a schema class for every request (marshmallow deep-copies
+        # every field to do so); our schemas keep no per-request state, so one instance serves all.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
+        return super()._get_schema(argmap, req)
 
 
 def _in_utc(value: Any, name: str = "_schema") -> Any:
