@@ -57,6 +57,7 @@ test-slow: $(DEV_DEPS) frontend
 	$(PY) -m pytest -m slow tests
 
 bench: $(DEV_DEPS) frontend
+	$(PY) launcher.py setup  # the candle and fan-out benchmarks read the platform's migrated database
 	$(PY) launcher.py exec -- $(PY) bench/run_all.py
 
 lint: $(DEV_DEPS)

@@ -153,14 +153,19 @@ class Bus:
     def read(self, block: bool) -> tuple[list[Entry], list[Tick]]:
         """A batch of new commands and ticks; blocks briefly on commands when idle.
 
-        Ticks are read after the commands (in the same round trip when not blocking): every quote
-        published before a command we hold is visible then, so the stream-id merge applies it first.
+        Ticks are read after the commands (in the same round trip): every quote published before a
+        command we hold is visible then, so the stream-id merge applies it first.
         """
-        if block:
-            entries = self._read_commands(">", self.batch_size, self.block_ms)
-            return entries, self._ticks_through(entries, self._read_ticks(">", self.batch_size, None))
+        # One round trip either way: Redis runs a pipelined command only after the blocking read
+        # before it has returned, so the ticks are still read after the commands.
         pipe = self.r.pipeline(transaction=False)
-        pipe.xreadgroup(COMMANDS_GROUP, self.consumer, {self.commands: ">"}, count=self.batch_size)
+        pipe.xreadgroup(
+            COMMANDS_GROUP,
+            self.consumer,
+            {self.commands: ">"},
+            count=self.batch_size,
+            block=self.block_ms if block else None,
+        )
         pipe.xreadgroup(self.tick_group, self.consumer, {TICKS_STREAM: ">"}, count=self.batch_size)
         commands, ticks = pipe.execute()
         entries = self._entries(commands)
