@@ -6,6 +6,7 @@ as stored; the worker's dispatcher turns undispatched rows into deliveries and R
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -37,7 +38,10 @@ def encode_payload(event_type: str, data: dict[str, Any], occurred_at: datetime)
         "timestamp": occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "data": data,
     }
-    return orjson.dumps(envelope, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(envelope, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in CRM-supplied limits
+        return json.dumps(envelope, separators=(",", ":"), default=str, ensure_ascii=False)
 
 
 def outbox_row(

@@ -150,3 +150,21 @@ def test_inbound_without_configured_secrets_is_refused():
     with pytest.raises(InboundRefused) as refused:
         verify_inbound(BODY.encode(), _signed(new_secret()), [])
     assert refused.value.reason == "no_secret"
+
+
+def test_the_outbox_body_is_minified_utf8_json_even_for_integers_beyond_64_bits():
+    import json
+    from datetime import UTC, datetime
+
+    from common.outbox import encode_payload
+
+    when = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    body = encode_payload("user.updated", {"id": 7, "first_name": "Zoë", "limits": {"max": 2**70}}, when)
+    assert json.loads(body) == {
+        "type": "user.updated",
+        "timestamp": "2026-12-04T10:00:00.000Z",
+        "data": {"id": 7, "first_name": "Zoë", "limits": {"max": 2**70}},
+    }
+    assert " " not in body and "Zoë" in body
+    plain = encode_payload("user.updated", {"id": 7, "first_name": "Zoë"}, when)
+    assert plain == '{"type":"user.updated","timestamp":"2026-12-04T10:00:00.000Z","data":{"id":7,"first_name":"Zoë"}}'
