@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,11 +43,16 @@ class AuditEntry:
     created_at: datetime | None = None
 
 
+_SECRET_KEY = re.compile("|".join(SECRET_KEYS))
+_NOT_SECRET = ("reject_code", "error_code")
+
+
 def scrub(details: dict[str, Any]) -> dict[str, Any]:
     """Drop values whose keys name a secret; an audit row never holds one."""
     clean: dict[str, Any] = {}
     for key, value in details.items():
-        if any(word in key.lower() for word in SECRET_KEYS) and key.lower() not in ("reject_code", "error_code"):
+        lower = key.lower()
+        if _SECRET_KEY.search(lower) and lower not in _NOT_SECRET:
             clean[key] = "[redacted]"
         elif isinstance(value, dict):
             clean[key] = scrub(value)
