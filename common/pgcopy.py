@@ -43,11 +43,6 @@ _CELL: dict[type, Callable[[Any], str]] = {
 }
 
 
-def cell(value: Any) -> str:
-    """One value in COPY's text format (\\N for NULL, escaped backslashes, tabs and newlines)."""
-    return _CELL.get(type(value), _other)(value)
-
-
 def copy_text(rows: Iterable[Sequence[Any]]) -> str:
     """Rows in COPY's text format, one line each."""
     get = _CELL.get

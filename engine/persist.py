@@ -229,7 +229,7 @@ class _Writer:
         # table that is not there; only large batches come here, where one more statement is noise.
         self.pending.append(_ACCOUNT_TEMP)
         self.flush()
-        copy_rows(self.cur, "engine_account_changes", _ACCOUNT_TEMP_COLUMNS, rows)
+        copy_rows(self.cur, "engine_account_changes", _ACCOUNT_CHANGES, rows)
         self.pending.append(_ACCOUNT_UPDATE_FROM_TEMP)
 
     def flush(self) -> None:
@@ -242,13 +242,13 @@ _ACCOUNT_INSERT = (
     "id, user_id, number, type, currency, balance, credit, held, leverage, trading_rights, margin_call_level, "
     "stop_out_level, margin_call_active, version, created_at, updated_at"
 )
-_ACCOUNT_UPDATE = (
+_ACCOUNT_CHANGES = "id, balance, credit, held, leverage, trading_rights, mcl, sol, mca, version, updated_at"
+_ACCOUNT_SET = (
     "UPDATE accounts AS a SET balance = v.balance, credit = v.credit, held = v.held, leverage = v.leverage, "
     "trading_rights = v.trading_rights, margin_call_level = v.mcl, stop_out_level = v.sol, "
-    "margin_call_active = v.mca, version = v.version, updated_at = v.updated_at "
-    "FROM (VALUES %s) AS v (id, balance, credit, held, leverage, trading_rights, mcl, sol, mca, version, "
-    "updated_at) WHERE a.id = v.id"
+    "margin_call_active = v.mca, version = v.version, updated_at = v.updated_at FROM {source} WHERE a.id = v.id"
 )
+_ACCOUNT_UPDATE = _ACCOUNT_SET.format(source=f"(VALUES %s) AS v ({_ACCOUNT_CHANGES})")
 # Large groups of account updates go through COPY into a temporary table (formatting rows for
 # COPY costs a fraction of quoting them into VALUES); it empties itself at every commit.
 _ACCOUNT_TEMP = (
@@ -256,11 +256,7 @@ _ACCOUNT_TEMP = (
     "held numeric, leverage int, trading_rights text, mcl numeric, sol numeric, mca boolean, version bigint, "
     "updated_at timestamptz) ON COMMIT DELETE ROWS"
 )
-_ACCOUNT_TEMP_COLUMNS = "id, balance, credit, held, leverage, trading_rights, mcl, sol, mca, version, updated_at"
-_ACCOUNT_UPDATE_FROM_TEMP = _ACCOUNT_UPDATE.replace(
-    "(VALUES %s) AS v (id, balance, credit, held, leverage, trading_rights, mcl, sol, mca, version, updated_at)",
-    "engine_account_changes AS v",
-)
+_ACCOUNT_UPDATE_FROM_TEMP = _ACCOUNT_SET.format(source="engine_account_changes AS v")
 _ACCOUNT_TEMPLATE = (
     "(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::int, %s, %s::numeric, %s::numeric, %s::boolean, "
     "%s::bigint, %s::timestamptz)"
