@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from common.pgcopy import copy_text
 from engine.core.money import fmt
 
-decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None)
+# Prices, volumes and money: up to 20 digits, exponents from -30 to 30 (unbounded exponents would
+# have format() write a million zeros, which says nothing more and takes seconds).
+decimals = st.builds(
+    lambda digits, exponent, negative: Decimal(digits).scaleb(exponent).copy_sign(Decimal(-1 if negative else 1)),
+    st.integers(0, 10**20),
+    st.integers(-30, 30),
+    st.booleans(),
+)
 
 
 @given(decimals)
