@@ -57,10 +57,54 @@ def copy_rows(cur: Any, table: str, columns: str, rows: Iterable[Sequence[Any]])
         cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(data))
 
 
+def _sql_text(value: str) -> str:
+    # With standard_conforming_strings on (checked by the caller), a backslash is an ordinary
+    # character and doubling the quote is the whole escaping. NUL cannot be stored in text.
+    if "\x00" in value:
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_number(value: int | Decimal) -> str:
+    text = str(value)  # a Decimal may read "1E+2": a numeric constant to PostgreSQL as well
+    # A leading space keeps a negative number from making "--" (a comment) after a minus sign.
+    return " " + text if text[0] == "-" else text
+
+
+def _sql_decimal(value: Decimal) -> str:
+    return _sql_number(value) if value.is_finite() else f"'{value}'::numeric"
+
+
+def _sql_datetime(value: datetime) -> str:
+    return f"'{value.isoformat()}'::{'timestamptz' if value.tzinfo is not None else 'timestamp'}"
+
+
+# SQL literals of the types the engine writes (the driver's mogrify() for any other): several
+# times faster than mogrify, which adapts each value through a chain of Python objects.
+_LITERAL: dict[type, Callable[[Any], str]] = {
+    str: _sql_text,
+    type(None): lambda _: "NULL",
+    Decimal: _sql_decimal,
+    int: _sql_number,
+    bool: lambda value: "true" if value else "false",
+    datetime: _sql_datetime,
+}
+
+
 def values_sql(cur: Any, rows: Sequence[Sequence[Any]], template: str | None = None) -> str:
-    """The VALUES list of rows, safely quoted by the driver (for one multi-row INSERT)."""
+    """The VALUES list of rows, safely quoted (for one multi-row INSERT or UPDATE ... FROM VALUES).
+
+    `template` is a row with one %s per value, e.g. "(%s::bigint, %s)"; the default is plain.
+    """
     template = template or "(" + ",".join(["%s"] * len(rows[0])) + ")"
-    return ",".join(cur.mogrify(template, row).decode() for row in rows)
+    if cur.connection.get_parameter_status("standard_conforming_strings") != "on":
+        return ",".join(cur.mogrify(template, row).decode() for row in rows)
+    get = _LITERAL.get
+
+    def driver(value: Any) -> str:
+        return cur.mogrify("%s", (value,)).decode()
+
+    return ",".join(template % tuple([get(type(v), driver)(v) for v in row]) for row in rows)
 
 
 COPY_FROM_ROWS = 100  # below this, one INSERT ... VALUES is cheaper than starting a COPY

@@ -202,13 +202,27 @@ class TradingCore:
                 )
             bid, ask, size, rate = mark
             price = bid if position.side == BUY else ask
+            seen = position.view
+            # Unchanged inputs (the same quote, rate, volume and swap) give the same view (an account
+            # republished after an order, its quotes standing still, recomputes only what changed).
+            if (
+                seen is not None
+                and seen[0] is price
+                and seen[1] == rate
+                and seen[2] == position.volume
+                and seen[3] == position.swap
+            ):
+                positions[seen[4]] = seen[5]
+                continue
             diff = price - position.open_price if position.side == BUY else position.open_price - price
             pl = round_money(diff * position.volume * size * rate, account.currency) if rate is not None else None
-            positions[str(position.id)] = {
+            key = str(position.id)
+            view = positions[key] = {
                 "price": fmt(price) if rate is not None else None,
                 "pl": fmt(pl),
                 "swap": fmt(position.swap),
             }
+            position.view = (price, rate, position.volume, position.swap, key, view)
         settings = {
             "leverage": account.leverage,
             "trading_rights": account.trading_rights,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from engine.core.money import ZERO
 
@@ -126,6 +127,9 @@ class Position:
     opened_at: int = 0
     updated_at: int = 0
     closed_at: int | None = None
+    # The last live view of the position (price, P/L, swap) and what it was computed from: an
+    # account republished while its quotes stand still reuses it (see TradingCore.figures_payload).
+    view: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)
