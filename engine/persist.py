@@ -312,13 +312,37 @@ def write_batch(
     last_stream_id: str | None,
     last_tick_id: str | None,
 ) -> None:
-    """Persist one batch inside the caller's transaction; raise FencedOut if the shard was taken over.
+    """Persist one batch in one transaction; raise FencedOut if the shard was taken over.
 
-    Three round trips for a usual batch: (1) move the shard's progress under its fencing token,
+    The connection is in autocommit mode and the transaction is spelled out in the statements, so
+    a usual batch is two round trips: (1) BEGIN, move the shard's progress under its fencing token,
     take the audit lock and read back the fence and the audit chain's tail; (2) every insert and
-    update in one multi-statement query (COPY for large groups); then the caller's COMMIT.
+    update in one multi-statement query (COPY for large groups) ending with COMMIT. (The driver's
+    own transactions would add a round trip for its BEGIN and another for the COMMIT.) On any
+    error the transaction is rolled back before the error is raised again.
     """
-    cur = conn.connection.cursor()
+    raw = conn.connection.dbapi_connection
+    assert raw is not None and raw.autocommit, "write_batch runs its own transaction on an autocommit connection"
+    cur = raw.cursor()
+    try:
+        _write_batch(cur, shard, fence, changes, processed, last_stream_id, last_tick_id)
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001, S110 - a broken connection has no transaction left to end
+            pass
+        raise
+
+
+def _write_batch(
+    cur: Any,
+    shard: int,
+    fence: int,
+    changes: Changes,
+    processed: Sequence[Processed],
+    last_stream_id: str | None,
+    last_tick_id: str | None,
+) -> None:
     progress = cur.mogrify(
         "UPDATE engine_shards SET last_stream_id = COALESCE(%s, last_stream_id), "
         "last_tick_id = COALESCE(%s, last_tick_id), last_rollover = COALESCE(%s, last_rollover), "
@@ -332,7 +356,7 @@ def write_batch(
         check = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT fence, {TAIL_SQL} FROM engine_shards"
     else:
         check = "SELECT fence, NULL FROM engine_shards"
-    cur.execute(f"{progress}; {check} WHERE shard = {int(shard)}")
+    cur.execute(f"BEGIN; {progress}; {check} WHERE shard = {int(shard)}")
     row = cur.fetchone()
     if row is None or row[0] != fence:
         raise FencedOut(f"shard {shard}: fence {fence} is no longer current")
@@ -372,4 +396,5 @@ def write_batch(
     if changes.audit:
         rows, _ = chain_rows(row[1], [_audit_entry(r) for r in changes.audit])
         out.insert("audit_logs", AUDIT_COLUMNS, rows)
+    out.pending.append("COMMIT")
     out.flush()

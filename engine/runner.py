@@ -368,16 +368,17 @@ class ShardEngine:
         # A batch of quotes that changed nothing is not written: replaying such ticks after a crash
         # is harmless (on_tick ignores quotes older than md:last, loaded at start).
         if not changes.empty() or batch.processed or batch.last_command:
-            with conn.begin():
-                persist.write_batch(
-                    conn,
-                    shard=self.opt.shard,
-                    fence=self.fence,
-                    changes=changes,
-                    processed=batch.processed,
-                    last_stream_id=batch.last_command,
-                    last_tick_id=batch.last_tick,
-                )
+            # write_batch spells its transaction out (BEGIN ... COMMIT in its own statements).
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            persist.write_batch(
+                conn,
+                shard=self.opt.shard,
+                fence=self.fence,
+                changes=changes,
+                processed=batch.processed,
+                last_stream_id=batch.last_command,
+                last_tick_id=batch.last_tick,
+            )
         committed = time.perf_counter()
         self.stats.db_ms += (committed - started) * 1000
         self.bus.publish(batch.replies, changes.events, batch.figures, batch.command_ids, batch.tick_ids)

@@ -1,0 +1,138 @@
+"""One engine batch = one transaction in two round trips, all or nothing (engine.persist.write_batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2.extensions
+import pytest
+from sqlalchemy import text
+
+from engine import store
+from engine.core.journal import AuditRecord, Changes, WebhookNote
+from engine.persist import FencedOut, Processed, write_batch
+
+SHARD = 77  # no engine of the test session uses it
+T = 1_764_000_000_000
+
+
+class CountingCursor(psycopg2.extensions.cursor):
+    """Counts what goes to the server (statements and COPYs): each call is one round trip."""
+
+    calls: list[str]
+
+    def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - the driver's signature
+        CountingCursor.calls.append(str(query)[:40])
+        super().execute(query, vars)
+
+    def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
+        CountingCursor.calls.append(str(sql)[:40])
+        super().copy_expert(sql, file, size)
+
+
+@pytest.fixture()
+def conn(sql_engine) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    with sql_engine.connect() as c:
+        c.execution_options(isolation_level="AUTOCOMMIT")
+        c.connection.dbapi_connection.cursor_factory = CountingCursor
+        CountingCursor.calls = []
+        yield c
+        c.connection.dbapi_connection.cursor_factory = psycopg2.extensions.cursor
+
+
+def _fence(sql_engine) -> int:  # type: ignore[no-untyped-def]
+    with sql_engine.begin() as c:
+        return store.acquire_fence(c, SHARD, "test-owner")
+
+
+def _changes(tag: str) -> Changes:
+    changes = Changes()
+    changes.audit.append(AuditRecord("test.batch", "success", {"type": "system"}, "shard", str(SHARD), {"t": tag}, T))
+    changes.webhooks.append(WebhookNote("test.batch", {"tag": tag}, T))
+    return changes
+
+
+def _processed(*ids: str) -> list[Processed]:
+    return [Processed(i, "place_order", None, f"{T}-{n}", '{"ok": true}') for n, i in enumerate(ids)]
+
+
+def _stored(sql_engine, tag: str) -> tuple[int, int, int, str | None]:  # type: ignore[no-untyped-def]
+    with sql_engine.connect() as c:
+        return (
+            c.execute(
+                text("SELECT count(*) FROM processed_commands WHERE command_id LIKE :p"), {"p": f"{tag}%"}
+            ).scalar(),
+            c.execute(text("SELECT count(*) FROM audit_logs WHERE details->>'t' = :t"), {"t": tag}).scalar(),
+            c.execute(
+                text("SELECT count(*) FROM webhook_events WHERE payload::text LIKE :p"), {"p": f"%{tag}%"}
+            ).scalar(),
+            c.execute(text("SELECT last_stream_id FROM engine_shards WHERE shard = :s"), {"s": SHARD}).scalar(),
+        )
+
+
+def _idle(conn: Any) -> bool:
+    status = conn.connection.dbapi_connection.get_transaction_status()
+    return bool(status == psycopg2.extensions.TRANSACTION_STATUS_IDLE)
+
+
+def test_a_batch_is_committed_in_two_round_trips(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
+    fence = _fence(sql_engine)
+    write_batch(
+        conn,
+        shard=SHARD,
+        fence=fence,
+        changes=_changes("ok-batch"),
+        processed=_processed("ok-batch-1", "ok-batch-2"),
+        last_stream_id=f"{T}-1",
+        last_tick_id=None,
+    )
+    assert len(CountingCursor.calls) == 2, CountingCursor.calls
+    assert CountingCursor.calls[0].startswith("BEGIN;")
+    assert _idle(conn)  # committed: no transaction left open
+    assert _stored(sql_engine, "ok-batch") == (2, 1, 1, f"{T}-1")
+
+
+def test_a_failure_in_the_second_round_trip_leaves_nothing_and_the_connection_usable(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
+    fence = _fence(sql_engine)
+    before = _stored(sql_engine, "dup-batch")[3]
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        write_batch(
+            conn,
+            shard=SHARD,
+            fence=fence,
+            changes=_changes("dup-batch"),
+            processed=_processed("dup-batch-1", "dup-batch-1"),  # the same command twice: the insert fails
+            last_stream_id=f"{T}-9",
+            last_tick_id=None,
+        )
+    assert _idle(conn)
+    assert _stored(sql_engine, "dup-batch") == (0, 0, 0, before)  # progress, audit, outbox: all rolled back
+    write_batch(
+        conn,
+        shard=SHARD,
+        fence=fence,
+        changes=_changes("after-batch"),
+        processed=_processed("after-batch-1"),
+        last_stream_id=f"{T}-10",
+        last_tick_id=None,
+    )
+    assert _stored(sql_engine, "after-batch") == (1, 1, 1, f"{T}-10")
+
+
+def test_a_fenced_out_batch_writes_nothing(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
+    stale = _fence(sql_engine)
+    _fence(sql_engine)  # another engine took the shard over
+    before = _stored(sql_engine, "fenced")[3]
+    with pytest.raises(FencedOut):
+        write_batch(
+            conn,
+            shard=SHARD,
+            fence=stale,
+            changes=_changes("fenced"),
+            processed=_processed("fenced-1"),
+            last_stream_id=f"{T}-20",
+            last_tick_id=None,
+        )
+    assert _idle(conn)
+    assert _stored(sql_engine, "fenced") == (0, 0, 0, before)
