@@ -22,7 +22,7 @@ class CountingCursor(psycopg2.extensions.cursor):
 
     calls: list[str]
 
-    def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - the driver's signature
+    def execute(self, query: Any, vars: Any = None) -> None:
         CountingCursor.calls.append(str(query)[:40])
         super().execute(query, vars)
 
