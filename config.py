@@ -44,6 +44,8 @@ class Settings:
     app_name: str = "Trading Platform"
     port: int = 8000
     web_concurrency: int = 2
+    web_db_pool_size: int = 15
+    web_db_max_overflow: int = 10
     log_level: str = "INFO"
     log_json: bool = False
     var_dir: Path = VAR_DIR
@@ -178,6 +180,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"APP_ENV must be development, production or test, not {settings.app_env!r}")
     if settings.engine_shards < 1:
         raise SettingsError("ENGINE_SHARDS must be at least 1")
+    if settings.web_db_pool_size < 1 or settings.web_db_max_overflow < 0:
+        raise SettingsError("WEB_DB_POOL_SIZE must be at least 1 and WEB_DB_MAX_OVERFLOW at least 0")
     if not settings.is_production:
         return
     problems = []

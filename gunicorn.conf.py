@@ -31,6 +31,19 @@ def post_fork(server, worker):
     patch_psycopg()
 
 
+def post_worker_init(worker):
+    """Take the loaded application out of the cyclic garbage collector's sight.
+
+    Modules, classes, schemas and the app live as long as the worker; a full collection walked
+    all of them (about 100 ms on the benchmark machine), stalling every request in flight on the
+    worker. Frozen objects are never traversed again; request garbage is collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def on_starting(server):
     """Start with an empty metrics directory (stale files would double-count)."""
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]

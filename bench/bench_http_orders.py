@@ -121,8 +121,10 @@ def _measured(
 ) -> str:
     """One load at `rate`: latency, and the CPU each part of the platform spent per request."""
     before = {name: cpu_of(pids) for name, pids in procs.items()}
+    workers_before = [cpu_of([pid]) for pid in procs["web workers"]]
     result = asyncio.run(_load(base, clients, rate, seconds))
     spent = {name: cpu_of(pids) - before[name] for name, pids in procs.items()}
+    split = [cpu_of([pid]) - b for pid, b in zip(procs["web workers"], workers_before, strict=True)]
     ms = result["latencies"]
     n = len(ms)
     per_request = ", ".join(f"{name} {spent[name] / n * 1000:.1f}" for name in procs)
@@ -131,7 +133,9 @@ def _measured(
         f"POST /api/orders at {rate}/s for {seconds:.0f} s ({n} orders, statuses {result['statuses']}): "
         f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, max {max(ms):.2f} ms\n"
         f"  CPU per request (ms): {per_request}; total {sum(spent.values()) / n * 1000:.1f} ms "
-        f"= {busy:.2f} of {os.cpu_count()} cores busy"
+        f"= {busy:.2f} of {os.cpu_count()} cores busy; each web worker: "
+        + ", ".join(f"{100 * cpu / seconds:.0f} %" for cpu in split)
+        + " of a core"
     )
 
 

@@ -53,9 +53,16 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
 
 
 @lru_cache(maxsize=4)
-def engine_for(database_url: str, ping_idle_s: float | None = None) -> Engine:
-    """One Engine per URL (and ping policy) per process."""
-    return make_engine(database_url, ping_idle_s)
+def engine_for(
+    database_url: str, ping_idle_s: float | None = None, pool_size: int | None = None, max_overflow: int | None = None
+) -> Engine:
+    """One Engine per URL (and ping policy and pool size) per process."""
+    pool: dict[str, object] = {}
+    if pool_size is not None:
+        pool["pool_size"] = pool_size
+    if max_overflow is not None:
+        pool["max_overflow"] = max_overflow
+    return make_engine(database_url, ping_idle_s, **pool)
 
 
 def session_factory(database_url: str) -> sessionmaker[Session]:

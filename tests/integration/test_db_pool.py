@@ -36,3 +36,32 @@ def test_a_connection_in_steady_use_is_not_pinged_and_heals_after_one_failure(da
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_the_web_keeps_the_configured_number_of_connections(app, settings):  # type: ignore[no-untyped-def]
+    """Connections up to WEB_DB_POOL_SIZE stay open between requests; overflow ones are closed."""
+    from dataclasses import replace
+
+    from web import create_app
+    from web.extensions import db, limiter
+
+    db.remove()  # configure() only affects sessions created after it
+    previous = db.get_bind()
+    db.remove()
+    try:
+        create_app(replace(settings, web_db_pool_size=3, web_db_max_overflow=2))
+        engine = db.get_bind()
+        assert (engine.pool.size(), engine.pool._max_overflow) == (3, 2)  # type: ignore[attr-defined]
+        held = [engine.connect() for _ in range(5)]  # the pool's 3 and both overflow connections
+        for conn in held:
+            conn.execute(text("SELECT 1"))
+        with pytest.raises(exc.TimeoutError):
+            engine.pool._timeout = 0.1  # type: ignore[attr-defined]
+            engine.connect()
+        for conn in held:
+            conn.close()
+        assert engine.pool.checkedin() == 3  # the overflow connections were closed, the pool's kept
+    finally:
+        db.remove()
+        db.configure(bind=previous)
+        limiter.init_app(app)  # process-wide: give the session's app its own back

@@ -67,3 +67,12 @@ def test_production_with_real_secrets_starts_with_secure_cookies_and_admin_2fa()
 def test_production_refuses_insecure_cookies():
     with pytest.raises(SettingsError, match="COOKIE_SECURE"):
         from_env({**GOOD_SECRETS, "APP_ENV": "production", "COOKIE_SECURE": "false"})
+
+
+def test_web_pool_sizes_are_read_and_checked():
+    settings = from_env({"WEB_DB_POOL_SIZE": "7", "WEB_DB_MAX_OVERFLOW": "0"})
+    assert (settings.web_db_pool_size, settings.web_db_max_overflow) == (7, 0)
+    with pytest.raises(SettingsError, match="WEB_DB_POOL_SIZE"):
+        from_env({"WEB_DB_POOL_SIZE": "0"})
+    with pytest.raises(SettingsError, match="WEB_DB_MAX_OVERFLOW"):
+        from_env({"WEB_DB_MAX_OVERFLOW": "-1"})
