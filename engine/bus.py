@@ -256,12 +256,14 @@ class Bus:
             mapping: dict[Any, Any] = {
                 name: "" if data.get(name) is None else str(data[name]) for name in ACCOUNT_FIGURES
             }
-            mapping["positions"] = _json(data.get("positions", {}))
+            # The positions (the bulk of it) are encoded once, for the hash and the event alike.
+            positions = mapping["positions"] = _json(data.get("positions", {}))
             for extra in ("leverage", "trading_rights", "margin_call_level", "stop_out_level"):
                 if extra in data:
                     mapping[extra] = str(data[extra])
             pipe.hset(account_figures_key(account_id), mapping=mapping)
-            pipe.publish(account_channel(account_id), _json({"type": "account", "account_id": account_id, **data}))
+            head = _json({"type": "account", "account_id": account_id, **_without(data, "positions")})
+            pipe.publish(account_channel(account_id), head[:-1] + b',"positions":' + positions + b"}")
         pipe.execute()
 
     def status(self, data: dict[str, Any]) -> None:
@@ -282,3 +284,7 @@ class Bus:
 
 def _json(value: Any) -> bytes:
     return dumps_bytes(value)
+
+
+def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
