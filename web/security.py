@@ -166,7 +166,7 @@ def _access_claims() -> dict[str, Any]:
     return claims
 
 
-# Built once: constructing the statement cost more CPU than running it (≈ 0.12 ms a request).
+# Built once: constructing the statement cost half as much CPU again as running it (≈ 0.12 ms a request).
 _SESSION_AND_USER = (
     select(UserSession, User).join(User, User.id == UserSession.user_id).where(UserSession.id == bindparam("sid"))
 )
