@@ -67,6 +67,10 @@ class Committer:
             except queue.Full:
                 continue
 
+    def idle(self) -> bool:
+        """Nothing submitted is still being written (a batch written now would be next in order)."""
+        return self.queue.unfinished_tasks == 0 and self.error is None
+
     def flush(self) -> None:
         """Wait until every submitted batch is committed, acknowledged and published."""
         while self.queue.unfinished_tasks:
