@@ -7,7 +7,8 @@ trades, ledger rows, processed command results, webhook outbox rows and audit ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,6 +303,18 @@ def _split(
     out.insert(table, columns, [row for key, row in rows if key not in new], upsert)
 
 
+@contextmanager
+def _rolled_back_on_error(cur: Any) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001, S110 - a broken connection has no transaction left to end
+            pass
+        raise
+
+
 def write_batch(
     conn: Connection,
     *,
@@ -324,77 +337,59 @@ def write_batch(
     raw = conn.connection.dbapi_connection
     assert raw is not None and raw.autocommit, "write_batch runs its own transaction on an autocommit connection"
     cur = raw.cursor()
-    try:
-        _write_batch(cur, shard, fence, changes, processed, last_stream_id, last_tick_id)
-    except BaseException:
-        try:
-            cur.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001, S110 - a broken connection has no transaction left to end
-            pass
-        raise
-
-
-def _write_batch(
-    cur: Any,
-    shard: int,
-    fence: int,
-    changes: Changes,
-    processed: Sequence[Processed],
-    last_stream_id: str | None,
-    last_tick_id: str | None,
-) -> None:
-    progress = cur.mogrify(
-        "UPDATE engine_shards SET last_stream_id = COALESCE(%s, last_stream_id), "
-        "last_tick_id = COALESCE(%s, last_tick_id), last_rollover = COALESCE(%s, last_rollover), "
-        "updated_at = now() WHERE shard = %s AND fence = %s",
-        (last_stream_id, last_tick_id, ts(changes.last_rollover), shard, fence),
-    ).decode()
-    # The UPDATE holds the shard row's lock until COMMIT: reading our own fence back after it
-    # proves the UPDATE matched (a takeover committed before it leaves a newer fence there; one
-    # not yet committed makes the UPDATE wait for it, then match nothing).
-    if changes.audit:
-        check = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT fence, {TAIL_SQL} FROM engine_shards"
-    else:
-        check = "SELECT fence, NULL FROM engine_shards"
-    cur.execute(f"BEGIN; {progress}; {check} WHERE shard = {int(shard)}")
-    row = cur.fetchone()
-    if row is None or row[0] != fence:
-        raise FencedOut(f"shard {shard}: fence {fence} is no longer current")
-    out = _Writer(cur)
-    out.insert("accounts", _ACCOUNT_INSERT, [_new_account_row(a) for a in changes.new_accounts.values()])
-    out.update_accounts([_account_values(a) for a in changes.accounts.values()])
-    _split(
-        out,
-        "orders",
-        _ORDER_COLUMNS,
-        _ORDER_UPDATE,
-        [(k, _order_row(o)) for k, o in changes.orders.items()],
-        changes.new_orders,
-    )
-    _split(
-        out,
-        "positions",
-        _POSITION_COLUMNS,
-        _POSITION_UPDATE,
-        [(k, _position_row(p)) for k, p in changes.positions.items()],
-        changes.new_positions,
-    )
-    out.insert("account_holds", _HOLD_COLUMNS, [_hold_row(h) for h in changes.holds.values()], _HOLD_UPSERT)
-    out.insert("trades", _TRADE_COLUMNS, [_trade_row(t) for t in changes.trades])
-    out.insert("ledger_entries", _LEDGER_COLUMNS, [_ledger_row(r) for r in changes.ledger])
-    out.insert(
-        "processed_commands",
-        "command_id, type, account_id, shard, stream_id, result",
-        [(p.command_id, p.type[:32], p.account_id, shard, p.stream_id, p.result_json) for p in processed],
-    )
-    outbox = [outbox_row(n.type, n.data, ts(n.at), n.request_id) for n in changes.webhooks]
-    out.insert(
-        "webhook_events",
-        "msg_id, type, payload, created_at, request_id",
-        [(r["msg_id"], r["type"], r["payload"], r["created_at"], r["request_id"]) for r in outbox],
-    )
-    if changes.audit:
-        rows, _ = chain_rows(row[1], [_audit_entry(r) for r in changes.audit])
-        out.insert("audit_logs", AUDIT_COLUMNS, rows)
-    out.pending.append("COMMIT")
-    out.flush()
+    with _rolled_back_on_error(cur):
+        progress = cur.mogrify(
+            "UPDATE engine_shards SET last_stream_id = COALESCE(%s, last_stream_id), "
+            "last_tick_id = COALESCE(%s, last_tick_id), last_rollover = COALESCE(%s, last_rollover), "
+            "updated_at = now() WHERE shard = %s AND fence = %s",
+            (last_stream_id, last_tick_id, ts(changes.last_rollover), shard, fence),
+        ).decode()
+        # The UPDATE holds the shard row's lock until COMMIT: reading our own fence back after it
+        # proves the UPDATE matched (a takeover committed before it leaves a newer fence there; one
+        # not yet committed makes the UPDATE wait for it, then match nothing).
+        if changes.audit:
+            check = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT fence, {TAIL_SQL} FROM engine_shards"
+        else:
+            check = "SELECT fence, NULL FROM engine_shards"
+        cur.execute(f"BEGIN; {progress}; {check} WHERE shard = {int(shard)}")
+        row = cur.fetchone()
+        if row is None or row[0] != fence:
+            raise FencedOut(f"shard {shard}: fence {fence} is no longer current")
+        out = _Writer(cur)
+        out.insert("accounts", _ACCOUNT_INSERT, [_new_account_row(a) for a in changes.new_accounts.values()])
+        out.update_accounts([_account_values(a) for a in changes.accounts.values()])
+        _split(
+            out,
+            "orders",
+            _ORDER_COLUMNS,
+            _ORDER_UPDATE,
+            [(k, _order_row(o)) for k, o in changes.orders.items()],
+            changes.new_orders,
+        )
+        _split(
+            out,
+            "positions",
+            _POSITION_COLUMNS,
+            _POSITION_UPDATE,
+            [(k, _position_row(p)) for k, p in changes.positions.items()],
+            changes.new_positions,
+        )
+        out.insert("account_holds", _HOLD_COLUMNS, [_hold_row(h) for h in changes.holds.values()], _HOLD_UPSERT)
+        out.insert("trades", _TRADE_COLUMNS, [_trade_row(t) for t in changes.trades])
+        out.insert("ledger_entries", _LEDGER_COLUMNS, [_ledger_row(r) for r in changes.ledger])
+        out.insert(
+            "processed_commands",
+            "command_id, type, account_id, shard, stream_id, result",
+            [(p.command_id, p.type[:32], p.account_id, shard, p.stream_id, p.result_json) for p in processed],
+        )
+        outbox = [outbox_row(n.type, n.data, ts(n.at), n.request_id) for n in changes.webhooks]
+        out.insert(
+            "webhook_events",
+            "msg_id, type, payload, created_at, request_id",
+            [(r["msg_id"], r["type"], r["payload"], r["created_at"], r["request_id"]) for r in outbox],
+        )
+        if changes.audit:
+            rows, _ = chain_rows(row[1], [_audit_entry(r) for r in changes.audit])
+            out.insert("audit_logs", AUDIT_COLUMNS, rows)
+        out.pending.append("COMMIT")
+        out.flush()

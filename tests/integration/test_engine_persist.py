@@ -71,6 +71,18 @@ def _stored(sql_engine, tag: str) -> tuple[int, int, int, str | None]:  # type: 
         )
 
 
+def _write(conn: Any, fence: int, tag: str, command_ids: list[str], stream_id: str) -> None:
+    write_batch(
+        conn,
+        shard=SHARD,
+        fence=fence,
+        changes=_changes(tag),
+        processed=_processed(*command_ids),
+        last_stream_id=stream_id,
+        last_tick_id=None,
+    )
+
+
 def _idle(conn: Any) -> bool:
     status = conn.connection.dbapi_connection.get_transaction_status()
     return bool(status == psycopg2.extensions.TRANSACTION_STATUS_IDLE)
@@ -78,15 +90,7 @@ def _idle(conn: Any) -> bool:
 
 def test_a_batch_is_committed_in_two_round_trips(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
     fence = _fence(sql_engine)
-    write_batch(
-        conn,
-        shard=SHARD,
-        fence=fence,
-        changes=_changes("ok-batch"),
-        processed=_processed("ok-batch-1", "ok-batch-2"),
-        last_stream_id=f"{T}-1",
-        last_tick_id=None,
-    )
+    _write(conn, fence, "ok-batch", ["ok-batch-1", "ok-batch-2"], f"{T}-1")
     assert len(CountingCursor.calls) == 2, CountingCursor.calls
     assert CountingCursor.calls[0].startswith("BEGIN;")
     assert _idle(conn)  # committed: no transaction left open
@@ -97,26 +101,11 @@ def test_a_failure_in_the_second_round_trip_leaves_nothing_and_the_connection_us
     fence = _fence(sql_engine)
     before = _stored(sql_engine, "dup-batch")[3]
     with pytest.raises(psycopg2.errors.UniqueViolation):
-        write_batch(
-            conn,
-            shard=SHARD,
-            fence=fence,
-            changes=_changes("dup-batch"),
-            processed=_processed("dup-batch-1", "dup-batch-1"),  # the same command twice: the insert fails
-            last_stream_id=f"{T}-9",
-            last_tick_id=None,
-        )
+        # the same command twice: the insert of the processed results fails
+        _write(conn, fence, "dup-batch", ["dup-batch-1", "dup-batch-1"], f"{T}-9")
     assert _idle(conn)
     assert _stored(sql_engine, "dup-batch") == (0, 0, 0, before)  # progress, audit, outbox: all rolled back
-    write_batch(
-        conn,
-        shard=SHARD,
-        fence=fence,
-        changes=_changes("after-batch"),
-        processed=_processed("after-batch-1"),
-        last_stream_id=f"{T}-10",
-        last_tick_id=None,
-    )
+    _write(conn, fence, "after-batch", ["after-batch-1"], f"{T}-10")
     assert _stored(sql_engine, "after-batch") == (1, 1, 1, f"{T}-10")
 
 
@@ -125,14 +114,6 @@ def test_a_fenced_out_batch_writes_nothing(conn, sql_engine) -> None:  # type: i
     _fence(sql_engine)  # another engine took the shard over
     before = _stored(sql_engine, "fenced")[3]
     with pytest.raises(FencedOut):
-        write_batch(
-            conn,
-            shard=SHARD,
-            fence=stale,
-            changes=_changes("fenced"),
-            processed=_processed("fenced-1"),
-            last_stream_id=f"{T}-20",
-            last_tick_id=None,
-        )
+        _write(conn, stale, "fenced", ["fenced-1"], f"{T}-20")
     assert _idle(conn)
     assert _stored(sql_engine, "fenced") == (0, 0, 0, before)

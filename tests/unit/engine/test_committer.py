@@ -4,7 +4,6 @@ small batch may be written directly (nothing submitted is still being written)."
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -25,14 +24,6 @@ class FakeDb:
                 return None
 
         return Conn()
-
-
-def _wait_for(predicate: Any, deadline_s: float = 10.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.001)
 
 
 def _batch(tag: str) -> PreparedBatch:
@@ -68,7 +59,8 @@ def test_a_failed_commit_is_never_idle_and_stops_the_engine() -> None:
 
     committer = Committer(FakeDb(), write, "test-committer")  # type: ignore[arg-type]
     committer.submit(_batch("a"))
-    _wait_for(lambda: committer.error is not None)
+    committer.thread.join(timeout=10)  # the thread stops on the failure
+    assert not committer.thread.is_alive() and committer.error is not None
     assert not committer.idle()  # the engine thread must not write after a failed batch
     with pytest.raises(CommitterFailed):
         committer.check()
