@@ -78,6 +78,9 @@ class ShardEngine:
 
     def __init__(self, db: Engine, bus: Bus, options: Options) -> None:
         self.db = db
+        # Look-ups and batch commits run in autocommit mode: write_batch spells its transaction out
+        # (BEGIN ... COMMIT in its own statements), which saves the driver's two extra round trips.
+        self.autocommit = db.execution_options(isolation_level="AUTOCOMMIT")
         self.bus = bus
         self.opt = options
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -90,7 +93,6 @@ class ShardEngine:
         self._last_trim = 0
         self._last_acked: str | None = None
         self._conn: Connection | None = None
-        self._inline_conn: Connection | None = None
         self.committer: Committer | None = None
         self._figures: list[tuple[int, dict[str, Any]]] = []
         self._counters: dict[tuple[str, str], Any] = {}
@@ -147,7 +149,7 @@ class ShardEngine:
         core.start(now)
         core.on_time(now)
         figures = core.refresh(now, self.opt.figures_ms)
-        with self.db.connect() as conn:
+        with self.autocommit.connect() as conn:
             self.write(conn, PreparedBatch(self._drain(), figures=figures))
         # The loaded state lives as long as the process: keep the cyclic collector off it, and run
         # it rarely (a full collection over many objects is a latency spike of tens of ms).
@@ -189,7 +191,7 @@ class ShardEngine:
             return
         try:
             self.recover()
-            self.committer = Committer(self.db, self.write, f"committer-{self.opt.shard}")
+            self.committer = Committer(self.autocommit, self.write, f"committer-{self.opt.shard}")
             self.replay_pending()
             idle = True
             size = self.opt.batch_size
@@ -203,9 +205,8 @@ class ShardEngine:
         finally:
             if self.committer is not None:
                 self.committer.close()
-            for conn in (self._conn, self._inline_conn):
-                if conn is not None:
-                    conn.close()
+            if self._conn is not None:
+                self._conn.close()
             try:
                 self.bus.release_lease(self.token)
             except Exception:  # noqa: BLE001 - best effort; the lease expires anyway
@@ -273,7 +274,7 @@ class ShardEngine:
             if len(entries) + len(ticks) <= INLINE_BATCH and committer.idle():
                 # A small batch with nothing ahead of it: written here, which spares the hand-over
                 # to the commit thread (two thread wake-ups, often a wait for a core).
-                self.write(self._inline(), batch)
+                self.write(self._reader(), batch)
             else:
                 committer.submit(batch)
         self._figures = core.refresh(now, self.opt.figures_ms, FIGURES_PER_BATCH)
@@ -345,16 +346,10 @@ class ShardEngine:
         while len(self.results) > REMEMBERED_RESULTS:
             self.results.popitem(last=False)
 
-    def _inline(self) -> Connection:
-        """The engine thread's connection for the small batches it commits itself."""
-        if self._inline_conn is None or self._inline_conn.closed or self._inline_conn.invalidated:
-            self._inline_conn = self.db.connect()
-        return self._inline_conn
-
     def _reader(self) -> Connection:
-        """The engine thread's own connection for look-ups (autocommit; the committer has another)."""
+        """The engine thread's own connection: look-ups and the small batches it commits itself."""
         if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.db.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = self.autocommit.connect()
         return self._conn
 
     def _known(self, conn: Connection, command_ids: list[str]) -> dict[str, str]:
@@ -382,8 +377,6 @@ class ShardEngine:
         # A batch of quotes that changed nothing is not written: replaying such ticks after a crash
         # is harmless (on_tick ignores quotes older than md:last, loaded at start).
         if not changes.empty() or batch.processed or batch.last_command:
-            # write_batch spells its transaction out (BEGIN ... COMMIT in its own statements).
-            conn.execution_options(isolation_level="AUTOCOMMIT")
             persist.write_batch(
                 conn,
                 shard=self.opt.shard,
