@@ -233,6 +233,11 @@ class _Writer:
         copy_rows(self.cur, "engine_account_changes", _ACCOUNT_CHANGES, rows)
         self.pending.append(_ACCOUNT_UPDATE_FROM_TEMP)
 
+    def commit(self) -> None:
+        """Send what is pending with the COMMIT that ends the batch's transaction (one round trip)."""
+        self.pending.append("COMMIT")
+        self.flush()
+
     def flush(self) -> None:
         if self.pending:
             self.cur.execute(";\n".join(self.pending))
@@ -391,5 +396,4 @@ def write_batch(
         if changes.audit:
             rows, _ = chain_rows(row[1], [_audit_entry(r) for r in changes.audit])
             out.insert("audit_logs", AUDIT_COLUMNS, rows)
-        out.pending.append("COMMIT")
-        out.flush()
+        out.commit()
