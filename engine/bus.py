@@ -3,7 +3,8 @@
 Commands come from engine:commands:{shard} (group "engine"), ticks from md:ticks (group
 engine-{shard}); both are read in batches with XREADGROUP and acknowledged only after the batch
 is committed. Replies (LPUSH reply:{id} + EXPIRE), events (PUBLISH account:{id}) and live figures
-(HSET acct:{id}) go out after the commit, in one pipeline.
+(HSET acct:{id}) go out after the commit, in one call of a Lua script (one command for the whole
+batch: a pipeline of the same commands cost the engine ~25 µs of Python per order, the script ~3).
 """
 
 from __future__ import annotations
@@ -49,6 +50,47 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+
+# After a batch's commit, in this order: XACK its commands and ticks, push every reply (with its
+# TTL), publish every event, then store and publish every account's live figures.
+# KEYS: commands stream, ticks stream, one reply list per reply, one figures hash per account.
+# ARGV: commands group, ticks group, reply TTL, then four counts (command ids, tick ids, events,
+# figures), the ids, the reply values (one per reply key), the events as (channel, message), and
+# per account (number of hash fields, field/value pairs..., channel, message).
+_PUBLISH = """
+local cg, tg, ttl = ARGV[1], ARGV[2], ARGV[3]
+local ncmd, ntick, nevent, nfig = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local a = 8
+local function ack(stream, group, n)
+  local last = a + n - 1
+  while a <= last do
+    local upto = math.min(a + 999, last)
+    redis.call('XACK', stream, group, unpack(ARGV, a, upto))
+    a = upto + 1
+  end
+end
+ack(KEYS[1], cg, ncmd)
+ack(KEYS[2], tg, ntick)
+local nreply = #KEYS - 2 - nfig
+for k = 3, nreply + 2 do
+  redis.call('LPUSH', KEYS[k], ARGV[a])
+  redis.call('EXPIRE', KEYS[k], ttl)
+  a = a + 1
+end
+for _ = 1, nevent do
+  redis.call('PUBLISH', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+for k = nreply + 3, #KEYS do
+  local nfields = tonumber(ARGV[a])
+  redis.call('HSET', KEYS[k], unpack(ARGV, a + 1, a + 2 * nfields))
+  a = a + 2 * nfields + 1
+  redis.call('PUBLISH', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+return a - 1
 """
 
 
@@ -100,6 +142,7 @@ class Bus:
         self.tick_group = ticks_group(shard)
         self._renew = r.register_script(_RENEW)
         self._release = r.register_script(_RELEASE)
+        self._publish = r.register_script(_PUBLISH)
 
     # --- lease ----------------------------------------------------------------------------------
 
@@ -239,21 +282,22 @@ class Bus:
     ) -> None:
         """Acknowledge the batch, then send replies (JSON already encoded), events and live figures.
 
-        One pipeline, one round trip; Redis runs it in order, so the XACK precedes every reply.
+        One command, the _PUBLISH script, which Redis runs as a whole: XACK first, then the
+        replies, the events and the figures, in the order given.
         """
-        pipe = self.r.pipeline(transaction=False)
-        if command_ids:
-            pipe.xack(self.commands, COMMANDS_GROUP, *command_ids)
-        if tick_ids:
-            pipe.xack(TICKS_STREAM, self.tick_group, *tick_ids)
+        keys: list[Any] = [self.commands, TICKS_STREAM]
+        values: list[Any] = []
         for command_id, result_json in replies:
-            key = reply_key(command_id)
-            pipe.lpush(key, result_json)
-            pipe.expire(key, REPLY_TTL_S)
+            keys.append(reply_key(command_id))
+            values.append(result_json)
+        messages: list[Any] = []
         for account_id, event in events:
-            pipe.publish(account_channel(account_id), _json(event))
+            messages.append(account_channel(account_id))
+            messages.append(_json(event))
+        nevents = len(messages) // 2
+        nfigures = 0
         for account_id, data in figures:
-            mapping: dict[Any, Any] = {
+            mapping: dict[str, Any] = {
                 name: "" if data.get(name) is None else str(data[name]) for name in ACCOUNT_FIGURES
             }
             # The positions (the bulk of it) are encoded once, for the hash and the event alike.
@@ -261,10 +305,27 @@ class Bus:
             for extra in ("leverage", "trading_rights", "margin_call_level", "stop_out_level"):
                 if extra in data:
                     mapping[extra] = str(data[extra])
-            pipe.hset(account_figures_key(account_id), mapping=mapping)
+            keys.append(account_figures_key(account_id))
+            messages.append(len(mapping))
+            for name, value in mapping.items():
+                messages.append(name)
+                messages.append(value)
             head = _json({"type": "account", "account_id": account_id, **_without(data, "positions")})
-            pipe.publish(account_channel(account_id), head[:-1] + b',"positions":' + positions + b"}")
-        pipe.execute()
+            messages.append(account_channel(account_id))
+            messages.append(head[:-1] + b',"positions":' + positions + b"}")
+            nfigures += 1
+        if not (command_ids or tick_ids or values or nevents or nfigures):
+            return
+        head_args: list[Any] = [
+            COMMANDS_GROUP,
+            self.tick_group,
+            REPLY_TTL_S,
+            len(command_ids),
+            len(tick_ids),
+            nevents,
+            nfigures,
+        ]
+        self._publish(keys=keys, args=[*head_args, *command_ids, *tick_ids, *values, *messages])
 
     def status(self, data: dict[str, Any]) -> None:
         mapping: dict[Any, Any] = {k: str(v) for k, v in data.items()}
