@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.core.entities import BUY, Order, Position
-from engine.core.index import PriceIndex
+from engine.core.index import PriceIndex, WatchIndex
 
 
 class SymbolBook:
@@ -38,8 +38,8 @@ class SymbolBook:
         self.long_tp = PriceIndex(at_or_above=False)  # bid >= tp
         self.short_sl = PriceIndex(at_or_above=False)  # ask >= sl
         self.short_tp = PriceIndex(at_or_above=True)  # ask <= tp
-        self.watch_down = PriceIndex(at_or_above=True)  # bid <= threshold
-        self.watch_up = PriceIndex(at_or_above=False)  # ask >= threshold
+        self.watch_down = WatchIndex(at_or_above=True)  # bid <= threshold
+        self.watch_up = WatchIndex(at_or_above=False)  # ask >= threshold
         self.holders: dict[int, int] = {}  # account id -> open positions on this symbol
 
     def _order_index(self, order: Order) -> PriceIndex:
@@ -87,7 +87,8 @@ class SymbolBook:
 
     def triggered_watches(self, bid: Decimal, ask: Decimal) -> list[int]:
         # Watch levels are floats (engine.core.risk): compare like with like. Rounding to float is
-        # monotonic, so a price that reaches a level exactly still reaches it.
+        # monotonic, so a price that reaches a level exactly still reaches it. The watches
+        # returned are taken out: the caller re-evaluates these accounts, which re-arms them.
         ids = self.watch_down.reached(float(bid)) + self.watch_up.reached(float(ask))
         return sorted(set(ids)) if ids else ids
 

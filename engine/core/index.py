@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from decimal import Decimal
+from heapq import heapify, heappop, heappush
 
 from engine.core.money import INF
 
@@ -56,6 +57,58 @@ class PriceIndex:
         if keys[0][0] > price:
             return []
         return [ident for _, ident in keys[: bisect_right(keys, (price, _HIGH_ID))]]
+
+
+class WatchIndex:
+    """Margin watches of one symbol and direction: at most one level per account, re-placed often.
+
+    Every order re-arms its account's watches, so placing and dropping one must be cheap: a heap
+    with the extreme level on top, and a dict of each account's current level. Dropping a watch
+    only forgets it in the dict (its heap entry turns stale and is skipped when it comes to the
+    top); the heap is rebuilt when stale entries outnumber the live ones. A price that reaches
+    nothing costs one comparison, as in PriceIndex. `reached` takes the watches it returns out of
+    the index: the caller re-evaluates those accounts, which places their watches again.
+    """
+
+    __slots__ = ("at_or_above", "heap", "live")
+
+    def __init__(self, at_or_above: bool) -> None:
+        self.at_or_above = at_or_above
+        self.heap: list[tuple[float, int]] = []  # (level, or -level when at_or_above, account id)
+        self.live: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    def levels(self) -> dict[int, float]:
+        return dict(self.live)
+
+    def add(self, level: float, ident: int) -> None:
+        """Place (or move) the account's watch."""
+        self.live[ident] = level
+        heappush(self.heap, (-level if self.at_or_above else level, ident))
+        if len(self.heap) > 2 * len(self.live) + 64:
+            self.heap = [(-v if self.at_or_above else v, i) for i, v in self.live.items()]
+            heapify(self.heap)
+
+    def remove(self, level: float, ident: int) -> None:
+        if self.live.get(ident) == level:
+            del self.live[ident]
+
+    def reached(self, price: float) -> list[int]:
+        """Accounts whose watch this price reaches, taken out of the index."""
+        heap, live, above = self.heap, self.live, self.at_or_above
+        out: list[int] = []
+        while heap:
+            key, ident = heap[0]
+            level = -key if above else key
+            if (level < price) if above else (level > price):
+                break
+            heappop(heap)
+            if live.get(ident) == level:
+                del live[ident]
+                out.append(ident)
+        return out
 
 
 def always_reached(at_or_above: bool) -> Decimal:
