@@ -213,3 +213,42 @@ def test_a_remembered_access_token_still_expires_and_a_foreign_one_is_refused(ap
     client.set_cookie("access_token", forged)
     response = client.get("/api/auth/me")
     assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
+
+
+def test_the_caller_is_read_outside_a_transaction_and_joins_the_request_session(app):
+    """Authentication reads the session and user in autocommit (no BEGIN, no ROLLBACK): the
+    request holds no connection afterwards (none is left in a transaction to roll back), the
+    objects are loaded in its session, changes to them commit as usual, and the pooled
+    connection goes back in its usual (transactional) mode."""
+    from sqlalchemy import event
+
+    from tests.factories import session_cookies
+    from web import security
+    from web.extensions import db
+
+    user = make_user(app)
+    header = "; ".join(f"{name}={value}" for name, (value, _path) in session_cookies(app, user).items())
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with app.test_request_context("/api/accounts", headers={"Cookie": header}):
+        bind = db().get_bind()
+        event.listen(bind, "before_cursor_execute", count)
+        try:
+            caller = security.current_user()
+            assert len(statements) == 1 and bind.pool.checkedout() == 0
+            assert caller in db() and security.current_session() in db()
+            assert caller.email == user.email and security.current_session().revoked_at is None
+            assert len(statements) == 1  # nothing was expired: no second read
+            caller.first_name = "Autocommit"
+            db.commit()
+        finally:
+            event.remove(bind, "before_cursor_execute", count)
+        with bind.connect() as conn:
+            assert conn.connection.dbapi_connection.autocommit is False
+        db.remove()
+    with app.app_context():
+        assert db.get(type(user), user.id).first_name == "Autocommit"
+        db.remove()
