@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.pgcopy import copy_text
+from common.pgcopy import copy_rows, copy_text
 from engine.core.money import fmt
 
 # Prices, volumes and money: up to 20 digits, exponents from -30 to 30 (unbounded exponents would
@@ -65,3 +65,19 @@ def test_copy_text_decimals_are_read_exactly_by_numeric_input() -> None:
     # and so does Decimal(), which parses the same grammar.
     for value in (Decimal("1E+2"), Decimal("0E-8"), Decimal("-12.34500"), Decimal("123456789.123456789")):
         assert Decimal(copy_text([(value,)]).strip()) == value
+
+
+def test_copy_rows_hands_the_driver_the_whole_batch_in_one_read() -> None:
+    """psycopg2 reads COPY data in `size` pieces and needs the GIL back for each one; the engine
+    thread holds it for up to the switch interval (5 ms) each time, so a 100 kB batch in 8 kB
+    pieces spent most of its COPY waiting. One read, one send."""
+    reads: list[int] = []
+
+    class Cursor:
+        def copy_expert(self, sql: str, file, size: int = 8192) -> None:  # type: ignore[no-untyped-def]
+            while chunk := file.read(size):
+                reads.append(len(chunk))
+
+    rows = [(i, "EURUSD", Decimal("1.08490"), None, True) for i in range(2000)]
+    copy_rows(Cursor(), "t", "a, b, c, d, e", rows)
+    assert reads == [len(copy_text(rows))] and reads[0] > 8192
