@@ -28,6 +28,7 @@ from engine_setup import (
     open_accounts,
     pct,
     pids_named,
+    quiet_gc,
     scratch,
     seed_instruments,
     start_engine,
@@ -122,7 +123,8 @@ def _measured(
     """One load at `rate`: latency, and the CPU each part of the platform spent per request."""
     before = {name: cpu_of(pids) for name, pids in procs.items()}
     workers_before = [cpu_of([pid]) for pid in procs["web workers"]]
-    result = asyncio.run(_load(base, clients, rate, seconds))
+    with quiet_gc():
+        result = asyncio.run(_load(base, clients, rate, seconds))
     spent = {name: cpu_of(pids) - before[name] for name, pids in procs.items()}
     split = [cpu_of([pid]) - b for pid, b in zip(procs["web workers"], workers_before, strict=True)]
     ms = result["latencies"]

@@ -145,7 +145,10 @@ def bare_flask_round_trip(rate: int = 200, seconds: float = 10.0) -> dict[str, f
             import requests
 
             wait_for(lambda: requests.post(f"http://127.0.0.1:{port}/echo", timeout=1).ok, timeout=20)
-            latencies = asyncio.run(_fixed_rate(f"http://127.0.0.1:{port}/echo", rate, seconds))
+            from engine_setup import quiet_gc
+
+            with quiet_gc():  # as in bench_http_orders: the generator's own pauses are not measured
+                latencies = asyncio.run(_fixed_rate(f"http://127.0.0.1:{port}/echo", rate, seconds))
         finally:
             proc.terminate()
             proc.wait(timeout=10)
