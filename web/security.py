@@ -200,7 +200,8 @@ def _read_session_and_user(sid: uuid.UUID) -> tuple[UserSession, User] | None:
                 session, user = found
                 read.expunge_all()
         finally:
-            raw.autocommit = False
+            if not raw.closed:  # a connection lost mid-query is discarded by the pool as it is
+                raw.autocommit = False
     request_session.add_all((session, user))
     return session, user
 

@@ -252,3 +252,37 @@ def test_the_caller_is_read_outside_a_transaction_and_joins_the_request_session(
     with app.app_context():
         assert db.get(type(user), user.id).first_name == "Autocommit"
         db.remove()
+
+
+def test_a_connection_lost_under_the_caller_read_is_answered_503(app, settings, sql_engine, monkeypatch):
+    """The autocommit read of the caller on a connection whose server process died: 503 in JSON,
+    and the next request gets a fresh connection (the pool heals)."""
+    from dataclasses import replace
+
+    import web
+    from tests.factories import session_cookies
+    from web.extensions import db, limiter
+
+    user = make_user(app)
+    db.remove()
+    previous = db.get_bind()
+    db.remove()
+    monkeypatch.setattr(web, "WEB_PING_IDLE_S", 3600.0)  # no ping before use: the statement itself fails
+    try:
+        one = web.create_app(replace(settings, web_db_pool_size=1, web_db_max_overflow=0))
+        client = one.test_client()
+        for name, (value, path) in session_cookies(one, user).items():
+            client.set_cookie(name, value, path=path)
+        assert client.get("/api/auth/me").status_code == 200
+        engine = db.get_bind()
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with sql_engine.connect() as admin:
+            assert admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+        lost = client.get("/api/auth/me")
+        assert lost.status_code == 503 and lost.is_json, (lost.status_code, lost.get_data(as_text=True)[:200])
+        assert client.get("/api/auth/me").status_code == 200
+    finally:
+        db.remove()
+        db.configure(bind=previous)
+        limiter.init_app(app)
