@@ -77,18 +77,15 @@ class WatchIndex:
         self.heap: list[tuple[float, int]] = []  # (level, or -level when at_or_above, account id)
         self.live: dict[int, float] = {}
 
-    def __len__(self) -> int:
-        return len(self.live)
-
-    def levels(self) -> dict[int, float]:
-        return dict(self.live)
+    def _entry(self, level: float, ident: int) -> tuple[float, int]:
+        return (-level if self.at_or_above else level, ident)
 
     def add(self, level: float, ident: int) -> None:
         """Place (or move) the account's watch."""
         self.live[ident] = level
-        heappush(self.heap, (-level if self.at_or_above else level, ident))
+        heappush(self.heap, self._entry(level, ident))
         if len(self.heap) > 2 * len(self.live) + 64:
-            self.heap = [(-v if self.at_or_above else v, i) for i, v in self.live.items()]
+            self.heap = [self._entry(v, i) for i, v in self.live.items()]
             heapify(self.heap)
 
     def remove(self, level: float, ident: int) -> None:

@@ -36,7 +36,7 @@ def test_the_watch_index_behaves_like_a_dict_of_levels(at_or_above: bool, steps:
             assert sorted(index.reached(value)) == sorted(hit)
             for i in hit:
                 del model[i]
-        assert index.levels() == model
+        assert index.live == model
         assert len(index.heap) <= 2 * len(model) + 65
 
 
@@ -46,7 +46,7 @@ def test_moving_a_watch_leaves_only_the_new_level() -> None:
     for step in range(1, 1001):
         index.remove(1.0 + (step - 1) / 10_000, 7)
         index.add(1.0 + step / 10_000, 7)
-    assert index.levels() == {7: 1.1}
+    assert index.live == {7: 1.1}
     assert len(index.heap) <= 66  # stale levels are dropped, not kept forever
     assert index.reached(1.2) == []
     assert index.reached(1.05) == [7]
