@@ -10,6 +10,7 @@ PostgreSQL, Redis, the load generator) and how many cores that kept busy.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -81,50 +82,43 @@ def _web(s: Scratch, port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
 
 
-async def _load(base: str, clients: list[tuple[dict[str, str], int]], rate: int, seconds: float) -> dict[str, Any]:
-    import aiohttp
+async def _load(port: int, clients: list[tuple[dict[str, str], int]], rate: int, seconds: float) -> dict[str, Any]:
+    from httpload import Client, fixed_rate
 
-    sessions = []
+    users = []
     for cookies, account_id in clients:
-        # unsafe=True: keep cookies set by an IP-address host (the CSRF session cookie).
-        session = aiohttp.ClientSession(cookies=cookies, cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with session.get(f"{base}/api/auth/csrf") as response:
-            token = (await response.json())["csrf_token"]
-        sessions.append((session, token, account_id))
+        client = Client("127.0.0.1", port, cookies)
+        status, content = await client.request("GET", "/api/auth/csrf")
+        assert status == 200, (status, content)
+        users.append((client, json.loads(content)["csrf_token"], account_id))
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
 
     async def one(i: int) -> None:
-        session, token, account_id = sessions[i % len(sessions)]
-        body = {"account_id": account_id, "symbol": "BTCUSD", "side": "buy" if i % 2 else "sell"}
-        body.update(type="market", volume="0.01")
+        client, token, account_id = users[i % len(users)]
+        side = "buy" if i % 2 else "sell"
+        body = {"account_id": account_id, "symbol": "BTCUSD", "side": side, "type": "market", "volume": "0.01"}
+        headers = {"X-CSRFToken": token, "Content-Type": "application/json"}
+        data = json.dumps(body).encode()
         start = time.perf_counter()
-        async with session.post(f"{base}/api/orders", json=body, headers={"X-CSRFToken": token}) as response:
-            await response.read()
-            statuses[response.status] += 1
+        status, _ = await client.request("POST", "/api/orders", data, headers)
         latencies.append((time.perf_counter() - start) * 1000)
+        statuses[status] += 1
 
-    tasks = []
-    begin = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        delay = begin + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
-    for session, _, _ in sessions:
-        await session.close()
+    await fixed_rate(one, rate, seconds)
+    for client, _, _ in users:
+        client.close()
     return {"latencies": latencies, "statuses": dict(statuses)}
 
 
 def _measured(
-    base: str, clients: list[tuple[dict[str, str], int]], rate: int, seconds: float, procs: dict[str, list[int]]
+    port: int, clients: list[tuple[dict[str, str], int]], rate: int, seconds: float, procs: dict[str, list[int]]
 ) -> str:
     """One load at `rate`: latency, and the CPU each part of the platform spent per request."""
     before = {name: cpu_of(pids) for name, pids in procs.items()}
     workers_before = [cpu_of([pid]) for pid in procs["web workers"]]
     with quiet_gc():
-        result = asyncio.run(_load(base, clients, rate, seconds))
+        result = asyncio.run(_load(port, clients, rate, seconds))
     spent = {name: cpu_of(pids) - before[name] for name, pids in procs.items()}
     split = [cpu_of([pid]) - b for pid, b in zip(procs["web workers"], workers_before, strict=True)]
     ms = result["latencies"]
@@ -164,11 +158,10 @@ def main() -> None:
         }
         try:
             with fresh_quotes(s):
-                base = f"http://127.0.0.1:{port}"
                 clients = list(zip(cookies, accounts, strict=True))
-                asyncio.run(_load(base, clients, rates[0], 1.0))  # warm-up
+                asyncio.run(_load(port, clients, rates[0], 1.0))  # warm-up
                 for rate in rates:
-                    lines.append(_measured(base, clients, rate, seconds, procs))
+                    lines.append(_measured(port, clients, rate, seconds, procs))
         finally:
             stop(web)
             stop(engine)

@@ -104,27 +104,21 @@ BARE_APP = textwrap.dedent(
 )
 
 
-async def _fixed_rate(url: str, rate: int, seconds: float) -> list[float]:
-    import aiohttp
+async def _fixed_rate(port: int, rate: int, seconds: float) -> list[float]:
+    """POST /echo at `rate` with the same light client as bench_http_orders."""
+    from httpload import Client, fixed_rate
 
     latencies: list[float] = []
-    async with aiohttp.ClientSession() as session:
+    client = Client("127.0.0.1", port)
 
-        async def one() -> None:
-            start = time.perf_counter()
-            async with session.post(url, json={"x": 1}) as response:
-                await response.read()
-            latencies.append(time.perf_counter() - start)
+    async def one(_: int) -> None:
+        start = time.perf_counter()
+        status, _body = await client.request("POST", "/echo", b'{"x": 1}', {"Content-Type": "application/json"})
+        assert status == 201, status
+        latencies.append(time.perf_counter() - start)
 
-        tasks = []
-        interval = 1 / rate
-        begin = time.perf_counter()
-        for i in range(int(rate * seconds)):
-            delay = begin + i * interval - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one()))
-        await asyncio.gather(*tasks)
+    await fixed_rate(one, rate, seconds)
+    client.close()
     return latencies
 
 
@@ -148,7 +142,7 @@ def bare_flask_round_trip(rate: int = 200, seconds: float = 10.0) -> dict[str, f
             from engine_setup import quiet_gc
 
             with quiet_gc():  # as in bench_http_orders: the generator's own pauses are not measured
-                latencies = asyncio.run(_fixed_rate(f"http://127.0.0.1:{port}/echo", rate, seconds))
+                latencies = asyncio.run(_fixed_rate(port, rate, seconds))
         finally:
             proc.terminate()
             proc.wait(timeout=10)
