@@ -29,6 +29,9 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
+    def usable(self) -> bool:
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
     def send(self, data: bytes) -> asyncio.Future[tuple[int, list[tuple[str, str]], bytes]]:
         assert self.transport is not None and self.waiter is None
         self.waiter = asyncio.get_running_loop().create_future()
@@ -76,10 +79,14 @@ class _Connection(asyncio.Protocol):
 
 
 class Client:
-    """One user's HTTP client: a pool of keep-alive connections and that user's cookies."""
+    """One user's HTTP client: a pool of keep-alive connections and that user's cookies.
 
-    def __init__(self, host: str, port: int, cookies: dict[str, str] | None = None) -> None:
-        self.host, self.port = host, port
+    A connection the server closed (its keep-alive timeout) is never reused. A request that gets
+    no response within `timeout_s` raises TimeoutError: a benchmark fails rather than hangs.
+    """
+
+    def __init__(self, host: str, port: int, cookies: dict[str, str] | None = None, timeout_s: float = 30.0) -> None:
+        self.host, self.port, self.timeout_s = host, port, timeout_s
         self.cookies = dict(cookies or {})
         self.idle: list[_Connection] = []
 
@@ -94,8 +101,18 @@ class Client:
         if body or method not in ("GET", "HEAD"):
             lines.append(f"Content-Length: {len(body)}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        conn = self.idle.pop() if self.idle else await self._connect()
-        status, response_headers, content = await conn.send(data)
+        conn = None
+        while self.idle and conn is None:
+            conn = self.idle.pop()
+            if not conn.usable():
+                conn = None
+        if conn is None:
+            conn = await self._connect()
+        try:
+            status, response_headers, content = await asyncio.wait_for(conn.send(data), self.timeout_s)
+        except TimeoutError:
+            conn._fail(TimeoutError(f"no response to {method} {path} within {self.timeout_s} s"))
+            raise
         for name, value in response_headers:
             if name == "set-cookie":
                 jar: SimpleCookie = SimpleCookie()
@@ -105,7 +122,7 @@ class Client:
                         self.cookies[key] = morsel.value
                     else:  # a cookie the server deletes
                         self.cookies.pop(key, None)
-        if not conn.closed:
+        if conn.usable():
             self.idle.append(conn)
         return status, content
 
