@@ -1,5 +1,7 @@
 """Reference figures measured on the same machine in the same run, to set ours beside:
 
+- Python speed: a fixed pure-Python and Decimal workload (the same code every run, so a slower
+  virtual machine shows here before it shows in every other figure);
 - raw Redis stream loop: XADD → XREADGROUP (batches) → XACK with no work;
 - bare Flask on the same gunicorn (gevent): GET round trip p50/p99 at a fixed rate;
 - batched PostgreSQL inserts: executemany of 100-row batches.
@@ -28,6 +30,17 @@ sys.path.insert(0, str(ROOT))
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def python_speed() -> dict[str, float]:
+    """Best of five: sum(range(10**6)) and 100,000 Decimal multiply-adds, in ms."""
+    import timeit
+    from decimal import Decimal
+
+    a, b = Decimal("1.23456"), Decimal("2.5")
+    loop = min(timeit.repeat(lambda: sum(range(10**6)), number=1, repeat=5))
+    decimal = min(timeit.repeat(lambda: [a * b + a for _ in range(100_000)], number=1, repeat=5))
+    return {"sum_range_1e6_ms": round(loop * 1000, 1), "decimal_1e5_ms": round(decimal * 1000, 1)}
 
 
 def redis_stream_loop(n: int = 50_000, batch: int = 500) -> dict[str, float]:
@@ -130,7 +143,9 @@ def bare_flask_round_trip(rate: int = 200, seconds: float = 10.0) -> dict[str, f
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "bare_app.py").write_text(BARE_APP)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}", "bare_app:app"],
+            # the platform's keep-alive (gunicorn.conf.py), so connections live as long as they do there
+            [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--keep-alive", "30"]
+            + ["-b", f"127.0.0.1:{port}", "bare_app:app"],
             cwd=tmp,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -157,6 +172,7 @@ def bare_flask_round_trip(rate: int = 200, seconds: float = 10.0) -> dict[str, f
 
 def main() -> None:
     results = {
+        "python_speed": python_speed(),
         "redis_stream_loop": redis_stream_loop(),
         "postgres_batched_inserts": postgres_batched_inserts(),
         "bare_flask_round_trip": bare_flask_round_trip(),
