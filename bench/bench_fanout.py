@@ -314,23 +314,24 @@ def publish(redis_url: str, start: float, end: float) -> dict[str, int]:
 def scenario(port: int, cookie: str, master: int, mode: str) -> str:
     base_rss = worker_rss(master)
     shares = [CLIENTS // CLIENT_PROCS + (1 if n < CLIENTS % CLIENT_PROCS else 0) for n in range(CLIENT_PROCS)]
-    clients = []
+    url = f"ws://127.0.0.1:{port}/api/stream"
     connect_start = time.monotonic()
-    for n, share in enumerate(shares):
-        url = f"ws://127.0.0.1:{port}/api/stream"
-        clients.append(
-            subprocess.Popen(
-                [sys.executable, __file__, "--client", url, cookie, str(share), mode, str(sum(shares[:n]))],
-                cwd=ROOT,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                preexec_fn=raise_fd_limit,
-            )
+    clients = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--client", url, cookie, str(share), mode, str(sum(shares[:n]))],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=raise_fd_limit,
         )
+        for n, share in enumerate(shares)
+    ]
     for client in clients:
         assert client.stdout is not None
         if client.stdout.readline().strip() != "READY":
+            for other in clients:  # none is left connected behind a failed run
+                other.kill()
             raise RuntimeError("clients did not connect")
     connect_s = time.monotonic() - connect_start
     connected_rss = worker_rss(master)

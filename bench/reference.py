@@ -3,7 +3,7 @@
 - Python speed: a fixed pure-Python and Decimal workload (the same code every run, so a slower
   virtual machine shows here before it shows in every other figure);
 - raw Redis stream loop: XADD → XREADGROUP (batches) → XACK with no work;
-- bare Flask on the same gunicorn (gevent): GET round trip p50/p99 at a fixed rate;
+- bare Flask on the same gunicorn (gevent): POST round trip p50/p99 at a fixed rate;
 - batched PostgreSQL inserts: executemany of 100-row batches.
 
 Needs DATABASE_URL and REDIS_URL (run via `make bench`, which fills them in).
