@@ -52,6 +52,8 @@ class Settings:
 
     database_url: str = ""
     redis_url: str = ""
+    redis_max_connections: int = 1000
+    redis_pool_timeout_s: int = 10
 
     twelvedata_api_key: str = ""
     twelvedata_ws_url: str = "wss://ws.twelvedata.com/v1/quotes/price"
@@ -182,6 +184,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("ENGINE_SHARDS must be at least 1")
     if settings.web_db_pool_size < 1 or settings.web_db_max_overflow < 0:
         raise SettingsError("WEB_DB_POOL_SIZE must be at least 1 and WEB_DB_MAX_OVERFLOW at least 0")
+    if settings.redis_max_connections < 1 or settings.redis_pool_timeout_s < 1:
+        raise SettingsError("REDIS_MAX_CONNECTIONS must be at least 1 and REDIS_POOL_TIMEOUT_S at least 1")
     if not settings.is_production:
         return
     problems = []

@@ -9,6 +9,8 @@ subscription patterns: each client watching one symbol (≈14 quotes/s per clien
 watching all seven (a full watchlist).
 
 Needs DATABASE_URL (migrated, with the seed's instruments) and REDIS_URL: `make bench` fills them in.
+A client process that cannot get all its clients subscribed within BENCH_CONNECT_TIMEOUT_S (180)
+fails the run and says how many subscribed, how many the server dropped and why.
 """
 
 from __future__ import annotations
@@ -107,9 +109,11 @@ class _QuoteClient(asyncio.Protocol):
         masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
         self.transport.write(bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked)
 
-    def _finish(self, disconnected: bool) -> None:
+    def _finish(self, disconnected: bool, why: str = "") -> None:
         if not self.done.done():
             self.out["disconnects"] += disconnected
+            if disconnected and len(self.out["why"]) < 3:
+                self.out["why"].append(why or "closed")
             self.done.set_result(None)
         if self.transport is not None:
             self.transport.close()
@@ -123,7 +127,7 @@ class _QuoteClient(asyncio.Protocol):
             if end < 0:
                 return
             if not buf.startswith(b"HTTP/1.1 101"):
-                self._finish(disconnected=True)
+                self._finish(disconnected=True, why=bytes(buf[: min(end, 200)]).decode(errors="replace"))
                 return
             del buf[: end + 4]
             self.upgraded = True
@@ -148,7 +152,7 @@ class _QuoteClient(asyncio.Protocol):
             elif opcode == 0x9:
                 self._send(0xA, bytes(buf[start:pos]))
             elif opcode != 0xA:  # close, or a fragmented/binary frame this server never sends
-                self._finish(disconnected=True)
+                self._finish(disconnected=True, why=f"opcode {opcode}: {bytes(buf[start:pos])[:200]!r}")
                 return
         del buf[:pos]
 
@@ -168,7 +172,7 @@ class _QuoteClient(asyncio.Protocol):
             self._finish(disconnected=False)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._finish(disconnected=True)
+        self._finish(disconnected=True, why=f"connection lost ({exc!r}) after {len(self.buffer)} unread bytes")
 
 
 async def _client(url: str, cookie: str, symbols: list[str], out: dict[str, Any], window: list[float]) -> None:
@@ -180,7 +184,7 @@ async def _client(url: str, cookie: str, symbols: list[str], out: dict[str, Any]
 
 async def client_main(url: str, cookie: str, clients: int, mode: str, first: int) -> None:
     raise_fd_limit()
-    out: dict[str, Any] = {"ready": 0, "received": 0, "disconnects": 0, "latencies": []}
+    out: dict[str, Any] = {"ready": 0, "received": 0, "disconnects": 0, "latencies": [], "why": []}
     window = [float("inf"), float("inf")]
     tasks = []
     for i in range(clients):
@@ -189,10 +193,15 @@ async def client_main(url: str, cookie: str, clients: int, mode: str, first: int
         if i % 50 == 49:
             while out["ready"] < i - 100:
                 await asyncio.sleep(0.01)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + float(os.environ.get("BENCH_CONNECT_TIMEOUT_S", "180"))
     while out["ready"] < clients:
         if time.monotonic() > deadline:
-            print("NOT READY", flush=True)
+            failed = [task.exception() for task in tasks if task.done() and not task.cancelled() and task.exception()]
+            print(
+                f"NOT READY: {out['ready']} of {clients} subscribed, {out['disconnects']} disconnected, "
+                f"{len(failed)} failed to connect{f' (first: {failed[0]!r})' if failed else ''}; why: {out['why']}",
+                flush=True,
+            )
             os._exit(1)
         await asyncio.sleep(0.05)
     print("READY", flush=True)
@@ -329,10 +338,11 @@ def scenario(port: int, cookie: str, master: int, mode: str) -> str:
     ]
     for client in clients:
         assert client.stdout is not None
-        if client.stdout.readline().strip() != "READY":
+        status = client.stdout.readline().strip()
+        if status != "READY":
             for other in clients:  # none is left connected behind a failed run
                 other.kill()
-            raise RuntimeError("clients did not connect")
+            raise RuntimeError(f"clients did not connect: {status or 'the client process exited'}")
     connect_s = time.monotonic() - connect_start
     connected_rss = worker_rss(master)
     start = time.time() + WARMUP_S

@@ -6,9 +6,21 @@ from functools import lru_cache
 
 import redis
 
+# The Settings defaults (REDIS_MAX_CONNECTIONS, REDIS_POOL_TIMEOUT_S).
+MAX_CONNECTIONS = 1000
+POOL_TIMEOUT_S = 10.0
 
-def make_redis(url: str, **kwargs: object) -> redis.Redis:
-    """A Redis client for the URL, with timeouts and health checks so outages are noticed."""
+
+def make_redis(
+    url: str, *, max_connections: int = MAX_CONNECTIONS, pool_timeout_s: float = POOL_TIMEOUT_S, **kwargs: object
+) -> redis.Redis:
+    """A Redis client for the URL, with timeouts and health checks so outages are noticed.
+
+    Its pool opens at most `max_connections` and a caller past the cap waits up to
+    `pool_timeout_s` for one to be returned (redis-py's own pool, capped at 100 since 6.x, raises
+    MaxConnectionsError at once: a burst of a thousand WebSocket connects or of engine replies
+    awaited in one gevent worker failed some of them with a 503).
+    """
     if not url:
         raise RuntimeError("REDIS_URL is not set (run through `python launcher.py` for the embedded default)")
     options: dict[str, object] = {
@@ -20,10 +32,16 @@ def make_redis(url: str, **kwargs: object) -> redis.Redis:
         "retry_on_timeout": True,
     }
     options.update(kwargs)
-    return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_timeout_s,
+        **options,  # type: ignore[arg-type]
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 @lru_cache(maxsize=4)
-def redis_for(url: str) -> redis.Redis:
+def redis_for(url: str, max_connections: int = MAX_CONNECTIONS, pool_timeout_s: float = POOL_TIMEOUT_S) -> redis.Redis:
     """One shared client (connection pool) per URL per process."""
-    return make_redis(url)
+    return make_redis(url, max_connections=max_connections, pool_timeout_s=pool_timeout_s)

@@ -55,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         rollover_minute=_rollover_minute(settings.rollover_utc),
     )
     db = make_engine(settings.database_url, pool_size=4, max_overflow=2)
-    redis_client = make_redis(settings.redis_url, health_check_interval=0)
+    redis_client = make_redis(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        pool_timeout_s=settings.redis_pool_timeout_s,
+        health_check_interval=0,
+    )
     # One port per shard on a host: ENGINE_METRICS_PORT + K.
     port = settings.engine_metrics_port + args.shard if settings.engine_metrics_port else 0
     serve_metrics(port, f"engine shard {args.shard}")

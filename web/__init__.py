@@ -205,4 +205,5 @@ def get_redis() -> Any:
     """The process Redis client of the running app."""
     from flask import current_app
 
-    return redis_for(current_app.config["SETTINGS"].redis_url)
+    settings = current_app.config["SETTINGS"]
+    return redis_for(settings.redis_url, settings.redis_max_connections, settings.redis_pool_timeout_s)

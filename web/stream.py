@@ -17,6 +17,7 @@ Protocol (JSON text frames; docs/MARKET_DATA.md):
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -36,13 +37,14 @@ from engine.contracts import MD_LAST, account_channel, quote_channel
 from feed.fanout import Conn, Hub, LockedSocket, quote_frame
 from feed.fanout import frame as _frame
 from models import Account, User, UserSession
-from web.errors import ApiError
+from web.errors import OUTAGES, ApiError
 from web.extensions import db, sock
 from web.metrics import WS_CONNECTIONS, WS_FRAMES_DROPPED
 from web.security import load_current_user
 from web.services.market import enabled_instruments
 
 bp = Blueprint("stream", __name__)
+log = logging.getLogger(__name__)
 
 MAX_SYMBOLS = 50
 MAX_FRAME_BYTES = 4096
@@ -137,6 +139,12 @@ class StreamSession:
             self._close(exc.code, exc.message)
         except ConnectionClosed:
             pass
+        except OUTAGES as exc:
+            # The socket was upgraded: an HTTP 503 from the error handler would reach the client as
+            # garbage frames. Close with 1013 (try again later); the client reconnects with backoff.
+            log.warning("stream closed, backing service unavailable: %s", type(exc).__name__)
+            self._error("service_unavailable", "A service the platform depends on is unavailable; reconnect shortly.")
+            self._close(1013, "service_unavailable")
         finally:
             WS_CONNECTIONS.dec()
             self._count_dropped()

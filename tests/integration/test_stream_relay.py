@@ -128,6 +128,61 @@ def test_a_foreign_origin_is_refused(web, cookie):
         ws.close()
 
 
+def test_a_burst_of_connections_past_the_redis_pool_waits_for_connections_and_all_subscribe(
+    test_env, proc_log_dir, web, cookie
+):
+    """Forty clients connect at once to a worker allowed two Redis connections: every one subscribes.
+
+    redis-py's own pool (capped at 100) raised MaxConnectionsError at once, and a burst of
+    WebSocket connects then ended some of them with an HTTP 503 written onto the upgraded socket.
+    """
+    import threading
+
+    proc, port = start_web(test_env, proc_log_dir, REDIS_MAX_CONNECTIONS="2", REDIS_POOL_TIMEOUT_S="30")
+    results: list[Any] = []
+    go = threading.Event()
+
+    def client() -> None:
+        go.wait()
+        try:
+            ws = _connect((proc, port), cookie, "?symbols=EURUSD,BTCUSD")
+            try:
+                results.append(_subscribed(ws))
+            finally:
+                ws.close()
+        except Exception as exc:  # collected and asserted on below
+            results.append(exc)
+
+    threads = [threading.Thread(target=client) for _ in range(40)]
+    try:
+        for thread in threads:
+            thread.start()
+        go.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        proc.stop()
+    assert results == [["BTCUSD", "EURUSD"]] * 40
+
+
+def test_redis_unreachable_on_an_open_socket_closes_it_with_1013_not_an_http_error(test_env, proc_log_dir, cookie):
+    """Once the socket is upgraded, an outage closes it with 1013 and a JSON error (the client retries)."""
+    with socket.socket() as probe:  # a port nothing listens on: every Redis connect is refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    proc, port = start_web(test_env, proc_log_dir, REDIS_URL=dead)
+    try:
+        ws = _connect((proc, port), cookie)
+        try:
+            error = _next(ws, lambda f: f["type"] == "error")
+            assert error["code"] == "service_unavailable"
+            assert _close_code(ws) == 1013
+        finally:
+            ws.close()
+    finally:
+        proc.stop()
+
+
 def test_subscribers_get_a_snapshot_then_every_quote_in_the_frame_shape(web, cookie, redis_client):
     snapshot = {"symbol": "EURUSD", "bid": "1.08000", "ask": "1.08008", "ts": int(time.time() * 1000)}
     redis_client.hset("md:last", "EURUSD", json.dumps(snapshot))

@@ -76,3 +76,12 @@ def test_web_pool_sizes_are_read_and_checked():
         from_env({"WEB_DB_POOL_SIZE": "0"})
     with pytest.raises(SettingsError, match="WEB_DB_MAX_OVERFLOW"):
         from_env({"WEB_DB_MAX_OVERFLOW": "-1"})
+
+
+def test_redis_pool_limits_are_read_and_checked():
+    settings = from_env({"REDIS_MAX_CONNECTIONS": "50", "REDIS_POOL_TIMEOUT_S": "3"})
+    assert (settings.redis_max_connections, settings.redis_pool_timeout_s) == (50, 3)
+    with pytest.raises(SettingsError, match="REDIS_MAX_CONNECTIONS"):
+        from_env({"REDIS_MAX_CONNECTIONS": "0"})
+    with pytest.raises(SettingsError, match="REDIS_POOL_TIMEOUT_S"):
+        from_env({"REDIS_POOL_TIMEOUT_S": "0"})
