@@ -61,7 +61,8 @@ def pytest_suite(tally: Tally, name: str, args: list[str]) -> None:
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        code = _run([PY, "-m", "pytest", f"--junitxml={report}", *args])
+        # The slowest tests are listed at the end: the suite has a 10-minute budget to keep.
+        code = _run([PY, "-m", "pytest", f"--junitxml={report}", "--durations=15", *args])
         passed = failed = 0
         if report.exists():
             root = ET.parse(report).getroot()  # noqa: S314 - our own pytest report
