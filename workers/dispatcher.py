@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from common.webhook_signing import check_secret, key_material, seal, unseal
 from config import Settings, get_settings
 from models.session import engine_for
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from workers import register_loop
 from workers.queues import WEBHOOKS, queue
 from workers.webhooks import PENDING, SENDABLE, chain_alive, enqueue_delivery, parse_schedule, safe_url
 
@@ -280,12 +280,4 @@ def dispatcher_loop(stop: threading.Event) -> None:
             stop.wait(min(30.0, POLL_INTERVAL_S * 2**failures))
 
 
-def register() -> None:
-    """Add the loop to the worker's BACKGROUND_LOOPS (under `python -m workers` that module is __main__)."""
-    for name in ("__main__", "workers.__main__"):
-        loops = getattr(sys.modules.get(name), "BACKGROUND_LOOPS", None)
-        if isinstance(loops, list) and dispatcher_loop not in loops:
-            loops.append(dispatcher_loop)
-
-
-register()
+register_loop(dispatcher_loop)

@@ -18,7 +18,6 @@ deleted once).
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +26,7 @@ from sqlalchemy import ColumnElement, Engine, delete, exists, or_, select
 from config import get_settings
 from models import OneTimeToken, RefreshToken, SsoToken, UserSession
 from models.session import engine_for
+from workers import register_loop
 
 log = logging.getLogger("workers.retention")
 
@@ -75,12 +75,4 @@ def retention_loop(stop: threading.Event) -> None:
         stop.wait(PURGE_EVERY_S)
 
 
-def register() -> None:
-    """Add the loop to the worker's BACKGROUND_LOOPS (under `python -m workers` that module is __main__)."""
-    for name in ("__main__", "workers.__main__"):
-        loops = getattr(sys.modules.get(name), "BACKGROUND_LOOPS", None)
-        if isinstance(loops, list) and retention_loop not in loops:
-            loops.append(retention_loop)
-
-
-register()
+register_loop(retention_loop)
