@@ -173,8 +173,28 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify_chain(conn: Connection, batch: int = 5000) -> ChainReport:
-    """Walk the chain in id order; report the first row whose link or hash does not hold."""
+def chain_head(conn: Connection) -> tuple[int, str] | None:
+    """The newest row's id and hash: published outside the database, it makes truncation evident."""
+    row = conn.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """`ID:HASH` as the worker logs it ("audit chain head id=ID hash=HASH"); ValueError otherwise."""
+    ident, _, digest = text.strip().partition(":")
+    if not ident.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ValueError(f"not a chain head (ID:HASH, a 64-digit hex hash): {text!r}")
+    return int(ident), digest
+
+
+def verify_chain(conn: Connection, batch: int = 5000, heads: Iterable[tuple[int, str]] = ()) -> ChainReport:
+    """Walk the chain in id order; report the first row whose link or hash does not hold.
+
+    The chain alone cannot tell that its newest rows were deleted (the rows left still link up).
+    `heads` are chain heads published earlier (id, hash): each row must still be there, with
+    that hash.
+    """
+    expected = dict(heads)
     prev = GENESIS_HASH
     checked = 0
     last_id = 0
@@ -186,12 +206,21 @@ def verify_chain(conn: Connection, batch: int = 5000) -> ChainReport:
             .all()
         )
         if not rows:
+            if expected:  # the heads not met on the walk
+                missing = min(expected)
+                if missing > last_id:
+                    reason = "rows up to this published chain head are missing (the newest rows were removed)"
+                else:
+                    reason = "this published chain head's row is missing (rows removed and the chain rewritten)"
+                return ChainReport(False, checked, missing, reason)
             return ChainReport(ok=True, checked=checked)
         for row in rows:
             if row["prev_hash"] != prev:
                 return ChainReport(False, checked, row["id"], "previous hash does not match (row removed or reordered)")
             if row_hash(prev, dict(row)) != row["hash"]:
                 return ChainReport(False, checked, row["id"], "row content does not match its hash (row altered)")
+            if row["id"] in expected and expected.pop(row["id"]) != row["hash"]:
+                return ChainReport(False, checked, row["id"], "hash differs from the published chain head (rewritten)")
             prev = row["hash"]
             checked += 1
             last_id = row["id"]

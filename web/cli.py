@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from common.audit import AuditEntry, verify_chain, write_audit
+from common.audit import AuditEntry, parse_head, verify_chain, write_audit
 from config import Settings
 from models import Account, Instrument, User
 from web.extensions import db
@@ -121,9 +121,21 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit)
 
     @audit.command("verify")
-    def audit_verify() -> None:
+    @click.option(
+        "--head",
+        "heads",
+        multiple=True,
+        metavar="ID:HASH",
+        help="A chain head the worker logged ('audit chain head id=ID hash=HASH'): that row must still "
+        "be there with that hash (shows removed newest rows). Repeatable.",
+    )
+    def audit_verify(heads: tuple[str, ...]) -> None:
         """Walk the hash chain; exit 1 and name the first broken row if any."""
-        report = verify_chain(db.connection())
+        try:
+            published = [parse_head(head) for head in heads]
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--head") from None
+        report = verify_chain(db.connection(), heads=published)
         if report.ok:
             click.echo(f"audit chain verified: {report.checked} rows")
             return

@@ -31,7 +31,7 @@ def _load_loops() -> None:
     """Import the modules that register background loops (kept optional while they are built)."""
     import importlib
 
-    for module in ("workers.dispatcher", "workers.retention"):
+    for module in ("workers.dispatcher", "workers.retention", "workers.audit_head"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

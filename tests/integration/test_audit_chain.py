@@ -5,9 +5,10 @@ import sys
 
 from sqlalchemy import select, text
 
-from common.audit import AuditEntry, verify_chain, write_audit
+from common.audit import AuditEntry, chain_head, verify_chain, write_audit
 from models import AuditLog
-from tests.support import ROOT
+from tests.integration.test_faults_support import start_worker
+from tests.support import ROOT, wait_for
 
 
 def _write(sql_engine, n: int, prefix: str) -> list[int]:
@@ -85,3 +86,55 @@ def test_deleted_row_breaks_the_chain_at_the_next_row(sql_engine):
             conn.execute(AuditLog.__table__.insert(), [dict(saved)])
         with sql_engine.connect() as conn:
             assert verify_chain(conn).ok
+
+
+def test_removed_newest_rows_still_link_up_but_fail_against_a_published_head(sql_engine, test_env):
+    ids = _write(sql_engine, 3, "chain-truncate")
+    with sql_engine.connect() as conn:
+        head = chain_head(conn)
+    assert head is not None and head[0] == ids[-1]
+    published = f"{head[0]}:{head[1]}"
+    assert _flask(test_env, "audit", "verify", "--head", published).returncode == 0
+    with sql_engine.begin() as conn:
+        saved = conn.execute(select(AuditLog.__table__).where(AuditLog.id.in_(ids[1:]))).mappings().all()
+        conn.execute(text("DELETE FROM audit_logs WHERE id = ANY(:ids)"), {"ids": ids[1:]})
+    try:
+        with sql_engine.connect() as conn:
+            assert verify_chain(conn).ok  # what is left links up: the chain alone cannot tell
+            report = verify_chain(conn, heads=[head])
+        assert not report.ok
+        assert report.broken_at == head[0]
+        assert "newest rows were removed" in (report.reason or "")
+        result = _flask(test_env, "audit", "verify", "--head", published)
+        assert result.returncode == 1
+        assert f"row id {head[0]}" in result.stdout
+    finally:
+        with sql_engine.begin() as conn:
+            conn.execute(AuditLog.__table__.insert(), [dict(row) for row in saved])
+        with sql_engine.connect() as conn:
+            assert verify_chain(conn, heads=[head]).ok
+
+
+def test_a_published_head_with_another_hash_means_the_chain_was_rewritten(sql_engine, test_env):
+    ids = _write(sql_engine, 2, "chain-rewrite")
+    with sql_engine.connect() as conn:
+        report = verify_chain(conn, heads=[(ids[0], "f" * 64)])
+    assert not report.ok
+    assert report.broken_at == ids[0]
+    assert "rewritten" in (report.reason or "")
+    bad = _flask(test_env, "audit", "verify", "--head", "12:not-a-hash")
+    assert bad.returncode == 2
+    assert "ID:HASH" in bad.stderr
+
+
+def test_the_worker_logs_the_chain_head_as_it_starts(sql_engine, test_env, proc_log_dir):
+    _write(sql_engine, 1, "chain-head")
+    with sql_engine.connect() as conn:
+        head = chain_head(conn)
+    assert head is not None
+    worker = start_worker(test_env, proc_log_dir, name="worker-audit-head")
+    try:
+        line = f"audit chain head id={head[0]} hash={head[1]}"
+        wait_for(lambda: line in worker.log_path.read_text(), timeout=30, what="the worker to log the chain head")
+    finally:
+        worker.stop()
