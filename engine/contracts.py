@@ -156,6 +156,7 @@ REJECT_CODES = frozenset(
         "stale_quote",
         "no_quote",
         "invalid_stops",
+        "frozen",
         "invalid_price",
         "invalid_volume",
         "invalid_expiry",

@@ -55,6 +55,7 @@ class Instrument(Base):
     sessions: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     max_quote_age_s: Mapped[int] = mapped_column(Integer, nullable=False, server_default="30")
     stops_level: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    freeze_level: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     max_deviation: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     created_at: Mapped[Created]

@@ -67,6 +67,7 @@ class Instrument:
     sessions: tuple[tuple[tuple[int, int], ...], ...] = field(default_factory=lambda: parse_sessions(None))
     max_quote_age_ms: int = 30_000
     stops_level: int = 0
+    freeze_level: int = 0  # points: an order or a stop this close to the market is frozen (0 = never)
     max_deviation: int = 0
     enabled: bool = True
 
@@ -120,6 +121,7 @@ class Instrument:
             sessions=parse_sessions(row.get("sessions")),
             max_quote_age_ms=int(row.get("max_quote_age_s") or 30) * 1000,
             stops_level=int(row.get("stops_level") or 0),
+            freeze_level=int(row.get("freeze_level") or 0),
             max_deviation=int(row.get("max_deviation") or 0),
             enabled=bool(row.get("enabled", True)),
         )

@@ -13,7 +13,15 @@ from engine.core.fills import Fill, end_order, open_position
 from engine.core.instruments import Instrument
 from engine.core.money import fmt
 from engine.core.risk import position_pl
-from engine.core.rules import check_pending_price, check_prices, check_rights, check_stops, check_volume, expiry_time
+from engine.core.rules import (
+    check_order_frozen,
+    check_pending_price,
+    check_prices,
+    check_rights,
+    check_stops,
+    check_volume,
+    expiry_time,
+)
 from engine.core.views import order_view
 
 if TYPE_CHECKING:
@@ -183,6 +191,9 @@ def modify_order(core: TradingCore, ctx: Ctx, account: Account, cmd: ModifyOrder
     if price is None:
         return Rejection("invalid_price", "a pending order needs a price")
     quote = core.quotes.quotes[inst.symbol]
+    problem = check_order_frozen(inst, order, quote.bid, quote.ask)
+    if problem:
+        return problem
     if order.type == "stop_limit" and order.stop_triggered:
         assert limit_price is not None
         problem = check_pending_price(inst, order.side, "limit", limit_price, None, quote.bid, quote.ask)
@@ -215,6 +226,12 @@ def cancel_order(core: TradingCore, ctx: Ctx, account: Account, cmd: CancelOrder
     order = account.orders.get(cmd.order_id)
     if order is None:
         return Rejection("order_not_found", f"no pending order {cmd.order_id} on this account")
+    inst = core.instruments[order.symbol]
+    if core.market_check(inst, account, ctx.now) is None:  # a closed market or an old quote freezes nothing
+        quote = core.quotes.quotes[inst.symbol]
+        problem = check_order_frozen(inst, order, quote.bid, quote.ask)
+        if problem:
+            return problem
     view = end_order(core, ctx, order, "cancelled")
     core.audit(ctx, "order.cancel", "success", "order", order.id, {"account_id": account.id})
     return {"order": view}

@@ -12,7 +12,7 @@ from engine.core.entities import BUY, CLOSED, Account, Position
 from engine.core.fills import close
 from engine.core.money import ZERO, on_grid
 from engine.core.risk import position_pl
-from engine.core.rules import check_prices, check_rights, check_stops
+from engine.core.rules import check_position_frozen, check_prices, check_rights, check_stops
 from engine.core.views import position_view, trade_view
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def modify_position(core: TradingCore, ctx: Ctx, account: Account, cmd: ModifyPo
     if problem:
         return problem
     quote = core.quotes.quotes[inst.symbol]
-    problem = check_stops(inst, position.side, quote.bid if position.side == BUY else quote.ask, sl, tp)
+    problem = check_position_frozen(inst, position, quote.bid, quote.ask) or check_stops(
+        inst, position.side, quote.bid if position.side == BUY else quote.ask, sl, tp
+    )
     if problem:
         return problem
     book = core.books[position.symbol]
@@ -100,6 +102,9 @@ def close_position_command(core: TradingCore, ctx: Ctx, account: Account, cmd: C
         return problem
     volume = inst.norm_volume(volume)
     quote = core.quotes.quotes[inst.symbol]
+    problem = check_position_frozen(inst, position, quote.bid, quote.ask)
+    if problem:
+        return problem
     trade = close(core, ctx, account, position, volume, quote.bid if position.side == BUY else quote.ask, "client")
     core.audit(ctx, "position.close", "success", "position", position.id, {"trade": trade_view(trade)})
     liquidation.reset_negative(core, ctx, account)
@@ -119,11 +124,14 @@ def close_all(core: TradingCore, ctx: Ctx, account: Account, cmd: CloseAll) -> O
     for position in sorted(account.positions.values(), key=lambda p: p.id):
         if cmd.symbol is not None and position.symbol != cmd.symbol:
             continue
-        check = core.market_check(core.instruments[position.symbol], account, ctx.now)
+        inst = core.instruments[position.symbol]
+        check = core.market_check(inst, account, ctx.now)
+        if check is None:
+            quote = core.quotes.quotes[position.symbol]
+            check = check_position_frozen(inst, position, quote.bid, quote.ask)
         if check is not None:
             failed.append({"position_id": position.id, "code": check.code, "message": check.message})
             continue
-        quote = core.quotes.quotes[position.symbol]
         close(
             core, ctx, account, position, position.volume, quote.bid if position.side == BUY else quote.ask, "close_all"
         )

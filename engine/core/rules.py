@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from engine.core.commands import Rejection
-from engine.core.entities import BUY, SELL, Account
+from engine.core.entities import BUY, SELL, Account, Order, Position
 from engine.core.instruments import Instrument
 from engine.core.money import ZERO, on_grid
 from engine.core.rollover import next_rollover
@@ -52,6 +52,34 @@ def check_stops(inst: Instrument, side: str, ref: Decimal, sl: Decimal | None, t
         )
     if bad:
         return Rejection("invalid_stops", f"SL/TP must be on the right side of {ref}, at least {dist} away")
+    return None
+
+
+def _within(dist: Decimal, ref: Decimal, *prices: Decimal | None) -> bool:
+    return any(price is not None and abs(ref - price) <= dist for price in prices)
+
+
+def check_order_frozen(inst: Instrument, order: Order, bid: Decimal, ask: Decimal) -> Rejection | None:
+    """MT5's freeze level: a pending order whose activation price is within freeze_level points of
+    the market (Ask for a buy, Bid for a sell) is about to trigger and can be neither modified nor
+    cancelled by the client (expiry and stop-out still end it)."""
+    if not inst.freeze_level:
+        return None
+    price = order.limit_price if order.type == "stop_limit" and order.stop_triggered else order.price
+    if _within(inst.freeze_level * inst.point, ask if order.side == BUY else bid, price):
+        return Rejection("frozen", f"the order is within the freeze level ({inst.freeze_level} points) of the market")
+    return None
+
+
+def check_position_frozen(inst: Instrument, position: Position, bid: Decimal, ask: Decimal) -> Rejection | None:
+    """MT5's freeze level: a position whose SL or TP is within freeze_level points of its closing
+    price (Bid for a buy, Ask for a sell) can be neither modified nor closed by the client."""
+    if not inst.freeze_level:
+        return None
+    if _within(inst.freeze_level * inst.point, bid if position.side == BUY else ask, position.sl, position.tp):
+        return Rejection(
+            "frozen", f"the SL or TP is within the freeze level ({inst.freeze_level} points) of the market"
+        )
     return None
 
 

@@ -117,3 +117,19 @@ def test_a_fenced_out_batch_writes_nothing(conn, sql_engine) -> None:  # type: i
         _write(conn, stale, "fenced", ["fenced-1"], f"{T}-20")
     assert _idle(conn)
     assert _stored(sql_engine, "fenced") == (0, 0, 0, before)
+
+
+def test_the_engine_reads_each_instruments_freeze_level_from_postgresql(sql_engine) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_market_support import ensure_instruments
+
+    ensure_instruments(sql_engine)
+    with sql_engine.begin() as c:
+        c.execute(text("UPDATE instruments SET freeze_level = 15 WHERE symbol = 'EURUSD'"))
+    try:
+        with sql_engine.connect() as c:
+            loaded = {i.symbol: i for i in store.load_instruments(c)}
+        assert loaded["EURUSD"].freeze_level == 15
+        assert loaded["GBPUSD"].freeze_level == 0
+    finally:
+        with sql_engine.begin() as c:
+            c.execute(text("UPDATE instruments SET freeze_level = 0 WHERE symbol = 'EURUSD'"))

@@ -42,6 +42,13 @@ class SymbolSchema(Schema):
     swap_mode = fields.String(metadata={"example": "points"})
     triple_swap_day = fields.Integer(metadata={"example": 3, "description": "0 = Monday … 6 = Sunday"})
     stops_level = fields.Integer(metadata={"example": 10, "description": "Minimum stop distance in points"})
+    freeze_level = fields.Integer(
+        metadata={
+            "example": 0,
+            "description": "Points from the market inside which a pending order or a position's SL/TP is frozen "
+            "(no modify, cancel or close: `frozen`); 0 = never",
+        }
+    )
     max_deviation = fields.Integer(metadata={"example": 50, "description": "Largest allowed slippage in points"})
     max_quote_age_s = fields.Integer(metadata={"example": 30, "description": "Older quotes make the symbol stale"})
     sessions = fields.Dict(

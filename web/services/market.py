@@ -79,6 +79,7 @@ class InstrumentInfo:
     swap_mode: str
     triple_swap_day: int
     stops_level: int
+    freeze_level: int
     max_deviation: int
     max_quote_age_s: int
     sessions: dict[str, Any]

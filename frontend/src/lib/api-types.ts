@@ -5656,6 +5656,11 @@ export interface components {
             /** @example 5 */
             digits?: number;
             /**
+             * @description Points from the market inside which a pending order or a position's SL/TP is frozen (no modify, cancel or close: `frozen`); 0 = never
+             * @example 0
+             */
+            freeze_level?: number;
+            /**
              * @description forex | metal | energy | crypto | index
              * @example forex
              */

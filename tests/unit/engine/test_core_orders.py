@@ -281,3 +281,56 @@ def test_modify_order_can_change_the_expiry():
     h.advance(MINUTE)
     h.core.on_time(h.now)
     assert order_id not in h.core.orders
+
+
+# --- freeze level (MT5 SYMBOL_TRADE_FREEZE_LEVEL) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "side", "price", "frozen_quote", "free_quote"),
+    [
+        # a buy limit watches the ask coming down to it; a sell limit the bid going up
+        ("limit", "buy", "1.09900", ("1.09900", "1.09910"), ("1.09899", "1.09911")),
+        ("limit", "sell", "1.10200", ("1.10190", "1.10200"), ("1.10189", "1.10199")),
+        # a buy stop watches the ask going up to it; a sell stop the bid coming down
+        ("stop", "buy", "1.10200", ("1.10180", "1.10190"), ("1.10179", "1.10189")),
+        ("stop", "sell", "1.09800", ("1.09810", "1.09820"), ("1.09811", "1.09821")),
+    ],
+)
+def test_a_pending_order_within_the_freeze_level_can_be_neither_modified_nor_cancelled(
+    kind, side, price, frozen_quote, free_quote
+):
+    h = _ready(EURUSD={"freeze_level": 10})  # 10 points = 0.00010
+    order_id = h.order(type=kind, side=side, price=price)["order"]["id"]
+    h.tick("EURUSD", *frozen_quote)  # exactly 10 points from the activation price: frozen
+    assert _code(h.run("cancel_order", 1, order_id=order_id)) == "frozen"
+    assert _code(h.run("modify_order", 1, order_id=order_id, sl=None)) == "frozen"
+    assert order_id in h.account().orders
+    h.tick("EURUSD", *free_quote)  # 11 points away: free again
+    assert h.run("modify_order", 1, order_id=order_id, tp=None)["ok"]
+    assert h.run("cancel_order", 1, order_id=order_id)["ok"]
+
+
+def test_a_triggered_stop_limit_freezes_around_its_limit_price():
+    h = _ready(EURUSD={"freeze_level": 10})
+    order_id = h.order(type="stop_limit", side="buy", price="1.10100", limit_price="1.10050")["order"]["id"]
+    h.tick("EURUSD", "1.10100", "1.10110")  # the stop triggers: a buy limit at 1.10050 is left
+    assert h.account().orders[order_id].stop_triggered
+    assert h.run("modify_order", 1, order_id=order_id, tp=None)["ok"]  # the ask 60 points above the limit: free
+    h.tick("EURUSD", "1.10050", "1.10060")  # the ask 10 points above the limit: frozen (the stop price is past)
+    assert _code(h.run("cancel_order", 1, order_id=order_id)) == "frozen"
+    h.tick("EURUSD", "1.10200", "1.10210")
+    assert h.run("cancel_order", 1, order_id=order_id)["ok"]
+
+
+def test_without_a_freeze_level_and_on_a_closed_market_nothing_is_frozen():
+    h = _ready()
+    order_id = h.order(type="limit", side="buy", price="1.09900")["order"]["id"]
+    h.tick("EURUSD", "1.09891", "1.09901")
+    assert h.run("cancel_order", 1, order_id=order_id)["ok"]
+    h = _ready(EURUSD={"freeze_level": 10})
+    order_id = h.order(type="limit", side="buy", price="1.09900")["order"]["id"]
+    h.tick("EURUSD", "1.09891", "1.09901")
+    assert _code(h.run("cancel_order", 1, order_id=order_id)) == "frozen"
+    h.advance(DAY_MS)  # the quote is stale now: a freeze needs a live market
+    assert h.run("cancel_order", 1, order_id=order_id)["ok"]

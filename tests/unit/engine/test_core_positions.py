@@ -139,3 +139,28 @@ def test_realised_pl_adds_up_over_partial_closes():
     assert closed.realized_pl == D("50.00") + D("100.00")
     assert h.account().balance == D("100150.00")
     assert sum((r.amount for r in h.core.changes.ledger), Decimal(0)) == h.account().balance
+
+
+def test_a_position_whose_stop_is_within_the_freeze_level_can_be_neither_modified_nor_closed():
+    h = _ready(EURUSD={"freeze_level": 10})  # 10 points = 0.00010
+    buy = h.order(side="buy", sl="1.09500", tp="1.11000")["position"]["id"]
+    sell = h.order(side="sell", sl="1.11000")["position"]["id"]
+    h.tick("EURUSD", "1.09510", "1.09520")  # the buy's SL is 10 points under the bid: frozen
+    assert h.run("modify_position", 1, position_id=buy, sl=None)["code"] == "frozen"
+    assert h.run("close_position", 1, position_id=buy)["code"] == "frozen"
+    result = h.run("close_all", 1)
+    assert [p["id"] for p in result["positions"]] == [sell]  # the sell's SL is far from the ask
+    assert result["failed"] == [{"position_id": buy, "code": "frozen", "message": result["failed"][0]["message"]}]
+    assert str(h.core.positions[buy].sl) == "1.09500"
+    h.tick("EURUSD", "1.10000", "1.10010")
+    assert h.run("modify_position", 1, position_id=buy, sl=None)["ok"]
+    assert h.run("close_position", 1, position_id=buy)["ok"]
+
+
+def test_a_short_freezes_on_the_ask_near_its_take_profit_and_the_engine_still_closes_it():
+    h = _ready(EURUSD={"freeze_level": 10})
+    sell = h.order(side="sell", tp="1.09000")["position"]["id"]
+    h.tick("EURUSD", "1.09000", "1.09010")  # the ask 10 points above the TP: frozen for the client
+    assert h.run("close_position", 1, position_id=sell)["code"] == "frozen"
+    h.tick("EURUSD", "1.08990", "1.09000")  # the TP itself still triggers
+    assert sell not in h.core.positions
