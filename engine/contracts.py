@@ -72,6 +72,7 @@ CANCEL_ORDER = "cancel_order"
 MODIFY_POSITION = "modify_position"
 CLOSE_POSITION = "close_position"
 CLOSE_ALL = "close_all"
+CLOSE_BY = "close_by"
 BALANCE_OP = "balance_op"
 HOLD_FUNDS = "hold_funds"
 RELEASE_HOLD = "release_hold"
@@ -86,6 +87,7 @@ COMMAND_TYPES = frozenset(
         MODIFY_POSITION,
         CLOSE_POSITION,
         CLOSE_ALL,
+        CLOSE_BY,
         BALANCE_OP,
         HOLD_FUNDS,
         RELEASE_HOLD,
@@ -157,6 +159,7 @@ REJECT_CODES = frozenset(
         "no_quote",
         "invalid_stops",
         "frozen",
+        "invalid_close_by",
         "invalid_price",
         "invalid_volume",
         "invalid_expiry",
@@ -224,6 +227,7 @@ PAYLOAD_FIELDS: dict[str, dict[str, str]] = {
     MODIFY_POSITION: {"position_id": "int", "sl?": "null clears", "tp?": "null clears"},
     CLOSE_POSITION: {"position_id": "int", "volume?": "decimal string (partial close)"},
     CLOSE_ALL: {"symbol?": "str"},
+    CLOSE_BY: {"position_id": "int", "by_position_id": "int: an opposite position of the same symbol"},
     BALANCE_OP: {
         "op": "deposit|withdrawal|credit|correction",
         "amount": "decimal string > 0 (credit/correction: signed, non-zero)",
@@ -299,6 +303,7 @@ def set_account_payload(
 # Successful results carry the objects they touched, serialised like the API does
 # (decimal strings, ISO-8601 UTC times): place_order {"order", "position"?}; modify_order /
 # cancel_order {"order"}; modify_position / close_position {"position", "trade"?};
+# close_by {"positions": [position, by_position], "trades": [trade, by_trade]};
 # close_all {"positions": [...], "cancelled_orders": [...]}; open_account / set_account
 # {"account"}; balance_op {"ledger", "account", "duplicate"?}; hold_funds / release_hold
 # {"hold", "account", "ledger"?}.

@@ -89,6 +89,12 @@ class ClosePosition:
 
 
 @dataclass(frozen=True, slots=True)
+class CloseBy:
+    position_id: int
+    by_position_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CloseAll:
     symbol: str | None
 
@@ -128,6 +134,7 @@ ParsedCommand = (
     | CancelOrder
     | ModifyPosition
     | ClosePosition
+    | CloseBy
     | CloseAll
     | BalanceOp
     | HoldFunds
@@ -283,6 +290,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], ParsedCommand]] = {
     "cancel_order": lambda p: CancelOrder(_req_int(p, "order_id")),
     "modify_position": lambda p: ModifyPosition(_req_int(p, "position_id"), _opt_price(p, "sl"), _opt_price(p, "tp")),
     "close_position": lambda p: ClosePosition(_req_int(p, "position_id"), _dec(p, "volume")),
+    "close_by": lambda p: CloseBy(_req_int(p, "position_id"), _req_int(p, "by_position_id")),
     "close_all": lambda p: CloseAll(_str(p, "symbol", max_len=32) if p.get("symbol") is not None else None),
     "balance_op": _balance_op,
     "hold_funds": lambda p: HoldFunds(_str(p, "hold_id"), _dec(p, "amount", required=True) or ZERO),

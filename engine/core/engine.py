@@ -422,6 +422,7 @@ _HANDLERS: dict[str, Handler] = {
     "modify_position": positions.modify_position,
     "close_position": positions.close_position_command,
     "close_all": positions.close_all,
+    "close_by": positions.close_by,
     "balance_op": funds.balance_op,
     "hold_funds": funds.hold_funds,
     "release_hold": funds.release_hold,

@@ -1,4 +1,4 @@
-"""Positions: SL/TP triggers, SL/TP changes, full and partial close, close-all."""
+"""Positions: SL/TP triggers, SL/TP changes, full and partial close, close by, close-all."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.core import liquidation
-from engine.core.commands import UNSET, CloseAll, ClosePosition, ModifyPosition, OptPrice, Rejection
+from engine.core.commands import UNSET, CloseAll, CloseBy, ClosePosition, ModifyPosition, OptPrice, Rejection
 from engine.core.context import Ctx
 from engine.core.entities import BUY, CLOSED, Account, Position
 from engine.core.fills import close
@@ -111,6 +111,45 @@ def close_position_command(core: TradingCore, ctx: Ctx, account: Account, cmd: C
     liquidation.evaluate(core, account, ctx)
     price, pl = position_pl(core, position, account.currency) if position.status != CLOSED else (None, None)
     return {"position": position_view(position, price, pl), "trade": trade_view(trade)}
+
+
+def close_by(core: TradingCore, ctx: Ctx, account: Account, cmd: CloseBy) -> Outcome:
+    """MT5's Close By: offset two opposite positions of one symbol against each other, saving a spread.
+
+    Both are closed by the smaller volume at the open price of the `by` position (its closed part
+    realises nothing; the other realises the difference of the two open prices); the remainder
+    of the larger one stays open with its own direction, open price and stops. Two "out" trades
+    (reason `close_by`), each with the closing commission of its volume.
+    """
+    position = account.positions.get(cmd.position_id)
+    by = account.positions.get(cmd.by_position_id)
+    if position is None or by is None or position is by:
+        missing = cmd.position_id if position is None else cmd.by_position_id
+        return Rejection("position_not_found", f"no other open position {missing} on this account")
+    if position.symbol != by.symbol or position.side == by.side:
+        return Rejection("invalid_close_by", "close by needs two opposite positions of the same symbol")
+    inst = core.instruments[position.symbol]
+    problem = check_rights(account, opening=False) or core.market_check(inst, account, ctx.now)
+    if problem:
+        return problem
+    quote = core.quotes.quotes[inst.symbol]
+    problem = check_position_frozen(inst, position, quote.bid, quote.ask) or check_position_frozen(
+        inst, by, quote.bid, quote.ask
+    )
+    if problem:
+        return problem
+    volume = min(position.volume, by.volume)
+    price = by.open_price
+    trades = [close(core, ctx, account, p, volume, price, "close_by") for p in (position, by)]
+    details = {"by_position_id": by.id, "volume": str(volume), "price": str(price), "trades": [t.id for t in trades]}
+    core.audit(ctx, "position.close_by", "success", "position", position.id, details)
+    liquidation.reset_negative(core, ctx, account)
+    liquidation.evaluate(core, account, ctx)
+    views = []
+    for p in (position, by):
+        mark, pl = position_pl(core, p, account.currency) if p.status != CLOSED else (None, None)
+        views.append(position_view(p, mark, pl))
+    return {"positions": views, "trades": [trade_view(t) for t in trades]}
 
 
 def close_all(core: TradingCore, ctx: Ctx, account: Account, cmd: CloseAll) -> Outcome:

@@ -192,6 +192,31 @@ def test_close_all_closes_the_accounts_positions(api, trader):
     assert still == []
 
 
+def test_close_by_offsets_two_opposite_positions_through_the_engine(api, trader, sql_engine):
+    _, account_id = trader
+    buy = _order(api, account_id, symbol="ETHUSD", side="buy", volume="0.30").json["position"]
+    sell = _order(api, account_id, symbol="ETHUSD", side="sell", volume="0.10").json["position"]
+    res = api.post(f"/api/positions/{buy['id']}/close-by", json={"by_position_id": sell["id"]})
+    assert res.status_code == 200, res.json
+    left, gone = res.json["positions"]
+    assert (left["id"], left["status"], left["volume"]) == (buy["id"], "open", "0.20")
+    assert (gone["id"], gone["status"]) == (sell["id"], "closed")
+    assert [t["price"] for t in res.json["trades"]] == [sell["open_price"]] * 2
+    reasons = scalar(
+        sql_engine,
+        "SELECT count(*) FROM trades WHERE reason = 'close_by' AND position_id IN (:a, :b)",
+        a=buy["id"],
+        b=sell["id"],
+    )
+    assert reasons == 2
+    same_side = _order(api, account_id, symbol="ETHUSD", side="buy", volume="0.10").json["position"]
+    refused = api.post(f"/api/positions/{buy['id']}/close-by", json={"by_position_id": same_side["id"]})
+    assert (refused.status_code, refused.json["error"]["code"]) == (422, "invalid_close_by")
+    missing = api.post(f"/api/positions/{buy['id']}/close-by", json={})
+    assert (missing.status_code, missing.json["error"]["code"]) == (400, "validation_error")
+    assert api.get(f"/api/positions?account_id={account_id}&symbol=ETHUSD").json["items"]  # nothing changed
+
+
 def test_idempotency_key_makes_a_retried_order_act_once(api, trader, sql_engine):
     _, account_id = trader
     key = uuid.uuid4().hex
@@ -222,6 +247,8 @@ def test_other_users_accounts_orders_and_positions_are_404(client, app, api, tra
     assert intruder.post(f"/api/positions/{position_id}/close", json={}).status_code == 404
     assert intruder.patch(f"/api/positions/{position_id}", json={"sl": None}).status_code == 404
     assert intruder.post("/api/positions/close-all", json={"account_id": account_id}).status_code == 404
+    by = {"by_position_id": position_id}
+    assert intruder.post(f"/api/positions/{position_id}/close-by", json=by).status_code == 404
     assert intruder.get(f"/api/orders?account_id={account_id}").status_code == 404
     assert intruder.get(f"/api/commands/{command_id}").status_code == 404
     assert api.get(f"/api/commands/{command_id}").json["status"] == "done"

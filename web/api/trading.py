@@ -11,13 +11,23 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from engine.contracts import CANCEL_ORDER, CLOSE_ALL, CLOSE_POSITION, MODIFY_ORDER, MODIFY_POSITION, PLACE_ORDER
+from engine.contracts import (
+    CANCEL_ORDER,
+    CLOSE_ALL,
+    CLOSE_BY,
+    CLOSE_POSITION,
+    MODIFY_ORDER,
+    MODIFY_POSITION,
+    PLACE_ORDER,
+)
 from web.errors import ApiError
 from web.openapi import Blueprint
 from web.schemas.trading import (
     AcceptedSchema,
     CloseAllResultSchema,
     CloseAllSchema,
+    CloseByResultSchema,
+    CloseBySchema,
     ClosePositionSchema,
     CommandStatusSchema,
     ModifyOrderSchema,
@@ -192,6 +202,19 @@ def close_position(data: dict[str, Any], position_id: int) -> Any:
     if data.get("volume"):
         payload["volume"] = data["volume"]
     return _run(account_id, CLOSE_POSITION, payload)
+
+
+@blp.route("/positions/<int:position_id>/close-by", methods=["POST"])
+@login_required
+@blp.arguments(CloseBySchema, example={"by_position_id": 5002})
+@blp.response(200, CloseByResultSchema)
+@blp.alt_response(202, schema=AcceptedSchema, **ACCEPTED)
+@blp.doc(security=COOKIE, parameters=IDEMPOTENCY)
+def close_by(data: dict[str, Any], position_id: int) -> Any:
+    """Close a position by an opposite one of the same symbol (MT5 Close By): both offset at the by
+    position's open price, saving a spread; the larger one's remainder stays open."""
+    account_id = trading.position_account(current_user(), position_id)
+    return _run(account_id, CLOSE_BY, {"position_id": position_id, "by_position_id": data["by_position_id"]})
 
 
 @blp.route("/trades", methods=["GET"])

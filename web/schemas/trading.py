@@ -161,6 +161,15 @@ class ClosePositionSchema(Schema):
     volume = DecimalString(load_default=None, places=4, metadata={"description": "Lots to close (default: all)."})
 
 
+class CloseBySchema(Schema):
+    by_position_id = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "An opposite position of the same symbol on the same account."},
+    )
+
+
 class CloseAllSchema(Schema):
     account_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     symbol = fields.String(load_default=None, validate=SYMBOL)
@@ -347,6 +356,12 @@ class FailedCloseSchema(Schema):
     position_id = fields.Integer()
     code = fields.String()
     message = fields.String()
+
+
+class CloseByResultSchema(Schema):
+    command_id = fields.String()
+    positions = fields.List(fields.Nested(PositionSchema), metadata={"description": "The position, then the by one."})
+    trades = fields.List(fields.Nested(TradeSchema), metadata={"description": "Their two closing trades."})
 
 
 class CloseAllResultSchema(Schema):

@@ -3940,6 +3940,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/positions/{position_id}/close-by": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                position_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a position by an opposite one of the same symbol (MT5 Close By): both offset at the by
+         *     position's open price, saving a spread; the larger one's remainder stays open.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The same key repeats the same command: it acts at most once and answers the same. */
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    position_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "by_position_id": 5002
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CloseBy"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CloseByResult"];
+                    };
+                };
+                /** @description The engine has not answered yet: poll GET /api/commands/{command_id} */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/positions/close-all": {
         parameters: {
             query?: never;
@@ -4623,6 +4689,17 @@ export interface components {
             command_id?: string;
             failed?: components["schemas"]["FailedClose"][];
             positions?: components["schemas"]["Position"][];
+        };
+        CloseBy: {
+            /** @description An opposite position of the same symbol on the same account. */
+            by_position_id: number;
+        };
+        CloseByResult: {
+            command_id?: string;
+            /** @description The position, then the by one. */
+            positions?: components["schemas"]["Position"][];
+            /** @description Their two closing trades. */
+            trades?: components["schemas"]["Trade"][];
         };
         ClosePosition: {
             /**

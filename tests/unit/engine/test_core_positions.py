@@ -164,3 +164,58 @@ def test_a_short_freezes_on_the_ask_near_its_take_profit_and_the_engine_still_cl
     assert h.run("close_position", 1, position_id=sell)["code"] == "frozen"
     h.tick("EURUSD", "1.08990", "1.09000")  # the TP itself still triggers
     assert sell not in h.core.positions
+
+
+# --- close by (MT5 TRADE_ACTION_CLOSE_BY) -------------------------------------------------------------
+
+
+def test_close_by_offsets_two_opposite_positions_at_the_by_positions_open_price_saving_a_spread():
+    h = _ready()
+    buy = h.order(side="buy", volume="1")["position"]  # opened at the ask 1.10010
+    h.tick("EURUSD", "1.10500", "1.10510")
+    sell = h.order(side="sell", volume="1")["position"]  # opened at the bid 1.10500
+    h.tick("EURUSD", "1.10300", "1.10310")
+    balance = h.account().balance
+    result = h.run("close_by", 1, position_id=buy["id"], by_position_id=sell["id"])
+    assert result["ok"], result
+    closed_buy, closed_sell = result["positions"]
+    assert (closed_buy["status"], closed_sell["status"]) == ("closed", "closed")
+    trade_buy, trade_sell = result["trades"]
+    # both at the sell's open price: the buy realises 1.10500 - 1.10010 = 490 points, the sell nothing
+    assert (trade_buy["price"], trade_buy["profit"]) == ("1.10500", "490.00")
+    assert (trade_sell["price"], trade_sell["profit"]) == ("1.10500", "0.00")
+    assert (trade_buy["reason"], trade_sell["reason"]) == ("close_by", "close_by")
+    assert h.account().balance == balance + D("490.00")
+    assert h.account().positions == {}
+    # (closing both separately now would realise 290.00 + 190.00: the spread of 10 points more)
+
+
+def test_close_by_with_unequal_volumes_leaves_the_larger_ones_remainder_open():
+    h = _ready()
+    buy = h.order(side="buy", volume="1.5", sl="1.09000")["position"]["id"]
+    sell = h.order(side="sell", volume="0.5")["position"]["id"]
+    result = h.run("close_by", 1, position_id=sell, by_position_id=buy)
+    assert result["ok"], result
+    left = h.core.positions[buy]
+    assert left.volume == D("1.0") and str(left.open_price) == "1.10010" and str(left.sl) == "1.09000"
+    assert sell not in h.core.positions
+    assert [t["volume"] for t in result["trades"]] == ["0.50", "0.50"]
+    # the buy's part closed at its own open price realises nothing; the sell pays the spread it was opened with
+    assert [t["profit"] for t in result["trades"]] == ["-5.00", "0.00"]
+
+
+def test_close_by_refuses_what_it_cannot_offset_and_changes_nothing():
+    h = _ready(EURUSD={"freeze_level": 10})
+    buy = h.order(side="buy")["position"]["id"]
+    other_buy = h.order(side="buy")["position"]["id"]
+    gbp_sell = h.order(symbol="GBPUSD", side="sell")["position"]["id"]
+    sell = h.order(side="sell", tp="1.09000")["position"]["id"]
+    assert h.run("close_by", 1, position_id=buy, by_position_id=other_buy)["code"] == "invalid_close_by"
+    assert h.run("close_by", 1, position_id=buy, by_position_id=gbp_sell)["code"] == "invalid_close_by"
+    assert h.run("close_by", 1, position_id=buy, by_position_id=buy)["code"] == "position_not_found"
+    assert h.run("close_by", 1, position_id=buy, by_position_id=999)["code"] == "position_not_found"
+    h.tick("EURUSD", "1.09000", "1.09010")  # the sell's TP within the freeze level: frozen
+    assert h.run("close_by", 1, position_id=buy, by_position_id=sell)["code"] == "frozen"
+    h.advance(31_000)  # a stale quote
+    assert h.run("close_by", 1, position_id=buy, by_position_id=sell)["code"] == "stale_quote"
+    assert set(h.account().positions) == {buy, other_buy, gbp_sell, sell}
