@@ -40,7 +40,13 @@ order_op = st.tuples(
     st.integers(5, 800),  # distance in points for pending price / stops
     st.sampled_from([False, False, True]),  # with SL/TP?
 )
-close_op = st.tuples(st.just("close"), st.sampled_from(ACCOUNTS), st.integers(0, 10), st.booleans())
+close_op = st.tuples(
+    st.just("close"),
+    st.sampled_from(ACCOUNTS),
+    st.integers(0, 10),
+    st.booleans(),
+    st.sampled_from([False, False, True]),
+)  # (..., partial?, close by the first opposite position of the symbol?)
 money_op = st.tuples(
     st.just("money"),
     st.sampled_from(ACCOUNTS),
@@ -102,12 +108,20 @@ def _apply(h: Harness, market: Market, op: tuple[Any, ...], holds: dict[int, lis
             payload["tp"] = str(entry + sign * (distance + 200) * point)
         h.order(account_id, **payload)
     elif kind == "close":
-        _, account_id, pick, partial = op
+        _, account_id, pick, partial, by = op
         positions = sorted(h.account(account_id).positions)
         if positions:
             position = h.account(account_id).positions[positions[pick % len(positions)]]
-            extra: dict[str, Any] = {"volume": str((position.volume / 2).quantize(D("0.01")))} if partial else {}
-            h.run("close_position", account_id, position_id=position.id, **extra)
+            opposite = [
+                p.id
+                for p in h.account(account_id).positions.values()
+                if p.symbol == position.symbol and p.side != position.side
+            ]
+            if by and opposite:
+                h.run("close_by", account_id, position_id=position.id, by_position_id=min(opposite))
+            else:
+                extra: dict[str, Any] = {"volume": str((position.volume / 2).quantize(D("0.01")))} if partial else {}
+                h.run("close_position", account_id, position_id=position.id, **extra)
     else:
         _, account_id, what, amount = op
         if what in ("deposit", "withdrawal", "credit", "correction"):
