@@ -124,6 +124,15 @@ export function useClosePosition() {
   })
 }
 
+export function useCloseBy() {
+  const invalidate = useInvalidateTrading()
+  return useMutation({
+    mutationFn: ({ id, byId }: { id: number; byId: number }) =>
+      api<unknown>(`/api/positions/${id}/close-by`, { method: 'POST', body: { by_position_id: byId } }),
+    onSettled: invalidate,
+  })
+}
+
 export function useCloseAll() {
   const invalidate = useInvalidateTrading()
   return useMutation({

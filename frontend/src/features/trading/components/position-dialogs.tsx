@@ -19,7 +19,7 @@ import {
 } from '@/components/ui/alert-dialog'
 import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
-import { useCloseAll, useClosePosition, useModifyPosition } from '@/features/trading/api/trading'
+import { useCloseAll, useCloseBy, useClosePosition, useModifyPosition } from '@/features/trading/api/trading'
 import { validateCloseVolume, validateProtection } from '@/features/trading/lib/order-schema'
 import { LivePl } from '@/features/trading/components/live-pl'
 
@@ -92,16 +92,18 @@ export function EditProtectionDialog({ position, instrument, open, onOpenChange 
   )
 }
 
-/** Close all or part of a position. */
+/** Close all or part of a position, or close it by an opposite position of the same symbol. */
 export function ClosePositionDialog({
   position,
   instrument,
   account,
+  opposites = [],
   open,
   onOpenChange,
-}: PositionDialogProps & { account: Account }) {
+}: PositionDialogProps & { account: Account; opposites?: Position[] }) {
   const { t } = useTranslation()
   const close = useClosePosition()
+  const closeBy = useCloseBy()
   const stepDigits = decimalsOf(instrument.volume_step)
   const [volume, setVolume] = useState(position.volume)
   const [error, setError] = useState<string | undefined>()
@@ -116,6 +118,16 @@ export function ClosePositionDialog({
     try {
       await close.mutateAsync({ id: position.id, volume: partial ? volume.trim() : undefined })
       toast.success(t(partial ? 'positions.partiallyClosed' : 'positions.closed', { symbol: position.symbol, volume: formatVolume(volume, stepDigits) }))
+      onOpenChange(false)
+    } catch (err) {
+      toast.error(errorMessage(t, err))
+    }
+  }
+
+  async function submitBy(by: Position) {
+    try {
+      await closeBy.mutateAsync({ id: position.id, byId: by.id })
+      toast.success(t('positions.closedBy', { symbol: position.symbol, id: by.id }))
       onOpenChange(false)
     } catch (err) {
       toast.error(errorMessage(t, err))
@@ -142,6 +154,24 @@ export function ClosePositionDialog({
             <span className="text-muted-foreground">{t('positions.currentPl')}</span>
             <LivePl position={position} instrument={instrument} currency={account.currency} />
           </p>
+          {opposites.length > 0 ? (
+            <section aria-labelledby={`${id}-by`} className="grid gap-2 border-t pt-3">
+              <h3 id={`${id}-by`} className="text-sm font-medium">
+                {t('positions.closeByTitle')}
+              </h3>
+              <p className="text-xs text-muted-foreground">{t('positions.closeByHint')}</p>
+              {opposites.map((by) => (
+                <Button key={by.id} type="button" size="sm" variant="outline" disabled={closeBy.isPending} onClick={() => submitBy(by)}>
+                  {t('positions.closeByOption', {
+                    id: by.id,
+                    side: t(`ticket.side.${by.side}`),
+                    volume: formatVolume(by.volume, stepDigits),
+                    price: formatPrice(by.open_price, instrument.digits),
+                  })}
+                </Button>
+              ))}
+            </section>
+          ) : null}
           <DialogFooter>
             <Button variant="outline" onClick={() => onOpenChange(false)}>
               {t('common.cancel')}

@@ -155,6 +155,7 @@ export function PositionsPanel({ account, instruments }: Props) {
           position={dialog.position}
           instrument={inst}
           account={account}
+          opposites={open.filter((o) => o.symbol === dialog.position.symbol && o.side !== dialog.position.side)}
           open
           onOpenChange={(o) => !o && setDialog(null)}
         />
