@@ -32,6 +32,7 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "trading.cancel_order": None,
     "trading.modify_position": {"sl": "1000.00"},
     "trading.close_position": {},
+    "trading.close_by": {"by_position_id": 1},
     "funds.cancel_deposit": None,
     "funds.cancel_withdrawal": None,
     "auth.revoke_session": None,
