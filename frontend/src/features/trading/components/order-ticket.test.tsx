@@ -1,65 +1,20 @@
-import { act, render, screen, waitFor } from '@testing-library/react'
+import { render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { resetCsrf } from '@/lib/api-client'
-import { clearQuotes, flushQuotes, pushQuote, setQuoteScheduler } from '@/lib/ws/quote-store'
-import type { Account, Instrument } from '@/lib/types'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OrderTicket } from '@/features/trading/components/order-ticket'
+import { ACCOUNT, EURUSD, installTradingStubs, uninstallTradingStubs, type Posted } from '@/features/trading/test/fixtures'
 
-const instrument: Instrument = {
-  symbol: 'EURUSD',
-  description: 'Euro vs US Dollar',
-  kind: 'forex',
-  digits: 5,
-  contract_size: '100000',
-  volume_min: '0.01',
-  volume_max: '100',
-  volume_step: '0.01',
-  max_leverage: 500,
-  stops_level: 10,
-  tradable: true,
-  quote_currency: 'USD',
-  commission_per_lot: '3.00',
-}
-const account: Account = {
-  id: 42,
-  number: '1000042',
-  type: 'demo',
-  currency: 'USD',
-  balance: '10000.00',
-  credit: '0.00',
-  equity: '10000.00',
-  margin: '0.00',
-  free_margin: '10000.00',
-  margin_level: null,
-  floating_pl: '0.00',
-  leverage: 100,
-  trading_rights: 'full',
-}
+const instrument = EURUSD
+const account = ACCOUNT
 
-let posted: { url: string; headers: Record<string, string>; body: unknown }[] = []
+let posted: Posted[] = []
 
 beforeEach(() => {
-  posted = []
-  resetCsrf()
-  clearQuotes()
-  setQuoteScheduler((f) => f())
-  act(() => {
-    pushQuote('EURUSD', '1.08000', '1.08010', Date.now())
-    flushQuotes()
-  })
-  vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
-    if (url === '/api/auth/csrf') return new Response(JSON.stringify({ csrf_token: 'tok' }), { headers: { 'Content-Type': 'application/json' } })
-    posted.push({ url, headers: init.headers as Record<string, string>, body: JSON.parse(String(init.body)) })
-    const body = { order: { id: 5, status: 'filled', fill_price: '1.08010' }, position: { id: 9, open_price: '1.08010' } }
-    return new Response(JSON.stringify(body), { status: 201, headers: { 'Content-Type': 'application/json' } })
-  })
+  const body = { order: { id: 5, status: 'filled', fill_price: '1.08010' }, position: { id: 9, open_price: '1.08010' } }
+  posted = installTradingStubs('1.08000', '1.08010', 201, body)
 })
-afterEach(() => {
-  vi.unstubAllGlobals()
-  setQuoteScheduler(null)
-})
+afterEach(uninstallTradingStubs)
 
 function renderTicket() {
   const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } })

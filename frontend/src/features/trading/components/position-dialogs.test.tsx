@@ -1,66 +1,22 @@
-import { act, render, screen, waitFor } from '@testing-library/react'
+import { render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { resetCsrf } from '@/lib/api-client'
-import { clearQuotes, flushQuotes, pushQuote, setQuoteScheduler } from '@/lib/ws/quote-store'
-import type { Account, Instrument, Position } from '@/lib/types'
+import type { Position } from '@/lib/types'
 import { ClosePositionDialog } from '@/features/trading/components/position-dialogs'
+import { ACCOUNT, EURUSD, installTradingStubs, uninstallTradingStubs, type Posted } from '@/features/trading/test/fixtures'
 
-const instrument: Instrument = {
-  symbol: 'EURUSD',
-  description: 'Euro vs US Dollar',
-  kind: 'forex',
-  digits: 5,
-  contract_size: '100000',
-  volume_min: '0.01',
-  volume_max: '100',
-  volume_step: '0.01',
-  max_leverage: 500,
-  stops_level: 0,
-  tradable: true,
-  quote_currency: 'USD',
-  commission_per_lot: '0.00',
-}
-const account: Account = {
-  id: 42,
-  number: '1000042',
-  type: 'live',
-  currency: 'USD',
-  balance: '10000.00',
-  credit: '0.00',
-  equity: '10000.00',
-  margin: '0.00',
-  free_margin: '10000.00',
-  margin_level: null,
-  floating_pl: '0.00',
-  leverage: 100,
-  trading_rights: 'full',
-}
+const instrument = { ...EURUSD, stops_level: 0, commission_per_lot: '0.00' }
+const account = { ...ACCOUNT, type: 'live' as const }
 const buy: Position = { id: 9, account_id: 42, symbol: 'EURUSD', side: 'buy', status: 'open', volume: '1.00', open_price: '1.08010' }
 const sell: Position = { id: 11, account_id: 42, symbol: 'EURUSD', side: 'sell', status: 'open', volume: '0.50', open_price: '1.08500' }
 
-let posted: { url: string; body: unknown }[] = []
+let posted: Posted[] = []
 
 beforeEach(() => {
-  posted = []
-  resetCsrf()
-  clearQuotes()
-  setQuoteScheduler((f) => f())
-  act(() => {
-    pushQuote('EURUSD', '1.08300', '1.08310', Date.now())
-    flushQuotes()
-  })
-  vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
-    if (url === '/api/auth/csrf') return new Response(JSON.stringify({ csrf_token: 'tok' }), { headers: { 'Content-Type': 'application/json' } })
-    posted.push({ url, body: JSON.parse(String(init.body)) })
-    return new Response(JSON.stringify({ positions: [], trades: [] }), { status: 200, headers: { 'Content-Type': 'application/json' } })
-  })
+  posted = installTradingStubs('1.08300', '1.08310', 200, { positions: [], trades: [] })
 })
-afterEach(() => {
-  vi.unstubAllGlobals()
-  setQuoteScheduler(null)
-})
+afterEach(uninstallTradingStubs)
 
 function renderDialog(opposites: Position[], onOpenChange = vi.fn()) {
   const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } })
@@ -77,7 +33,7 @@ describe('ClosePositionDialog', () => {
     const onOpenChange = renderDialog([sell])
     await userEvent.click(screen.getByRole('button', { name: 'Close by #11: Sell 0.50 lots at 1.08500' }))
     await waitFor(() => expect(onOpenChange).toHaveBeenCalledWith(false))
-    expect(posted).toEqual([{ url: '/api/positions/9/close-by', body: { by_position_id: 11 } }])
+    expect(posted.map(({ url, body }) => ({ url, body }))).toEqual([{ url: '/api/positions/9/close-by', body: { by_position_id: 11 } }])
   })
 
   it('offers no close by without an opposite position', () => {
