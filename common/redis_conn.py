@@ -6,9 +6,11 @@ from functools import lru_cache
 
 import redis
 
-# The Settings defaults (REDIS_MAX_CONNECTIONS, REDIS_POOL_TIMEOUT_S).
-MAX_CONNECTIONS = 1000
-POOL_TIMEOUT_S = 10.0
+from config import Settings
+
+# For callers without Settings at hand: the defaults of REDIS_MAX_CONNECTIONS and REDIS_POOL_TIMEOUT_S.
+MAX_CONNECTIONS: int = Settings.redis_max_connections
+POOL_TIMEOUT_S: float = Settings.redis_pool_timeout_s
 
 
 def make_redis(
