@@ -31,7 +31,7 @@ from models.session import engine_for
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from workers import register_loop
 from workers.queues import WEBHOOKS, queue
-from workers.webhooks import PENDING, SENDABLE, chain_alive, enqueue_delivery, parse_schedule, safe_url
+from workers.webhooks import CANCELLED, PENDING, SENDABLE, chain_alive, enqueue_delivery, parse_schedule, safe_url
 
 log = logging.getLogger("workers.dispatcher")
 
@@ -170,8 +170,12 @@ def _audit(conn: Connection, action: str, endpoint_id: int, details: dict[str, A
 # --- dispatching --------------------------------------------------------------------------
 
 
-def dispatch_batch(conn: Connection, limit: int = BATCH) -> list[int]:
-    """Claim undispatched events, create their deliveries, mark them dispatched; return delivery ids."""
+def dispatch_batch(conn: Connection, limit: int = BATCH) -> tuple[int, list[int]]:
+    """Claim undispatched events, create their deliveries, mark them dispatched.
+
+    Returns how many events were claimed and the ids of the deliveries created (fewer than the
+    events when endpoints filter them out or none is enabled, more with several endpoints).
+    """
     events = conn.execute(
         select(WebhookEvent.id, WebhookEvent.type)
         .where(WebhookEvent.dispatched_at.is_(None))
@@ -180,7 +184,7 @@ def dispatch_batch(conn: Connection, limit: int = BATCH) -> list[int]:
         .with_for_update(skip_locked=True)
     ).all()
     if not events:
-        return []
+        return 0, []
     endpoints = conn.execute(
         select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True))
     ).all()
@@ -197,28 +201,33 @@ def dispatch_batch(conn: Connection, limit: int = BATCH) -> list[int]:
     conn.execute(
         update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events])).values(dispatched_at=datetime.now(UTC))
     )
-    return ids
+    return len(events), ids
 
 
 def dispatch_once(
     engine: Engine, q: Queue, schedule: list[int], timeout_s: int, unqueued: list[int] | None = None
 ) -> int:
-    """One pass: commit the deliveries, then enqueue their jobs; return how many were created.
+    """One pass: commit the deliveries, then enqueue their jobs; return how many events were claimed.
+
+    A full batch (BATCH events) means more are probably waiting: the loop goes on without pausing,
+    whether or not those events made deliveries (an endpoint that filters most types out, or none
+    enabled, must not slow the draining of a backlog to one batch per poll interval).
 
     `unqueued` carries deliveries committed by an earlier pass whose enqueue failed (Redis down):
     they are enqueued first, as soon as Redis answers, rather than waiting for the sweep. On a
     Redis error the ids not yet enqueued are left in it and the error propagates.
     """
     backlog = unqueued if unqueued is not None else []
+    claimed = 0
     ids: list[int] = []
     if not backlog:
         with engine.begin() as conn:
-            ids = dispatch_batch(conn)
+            claimed, ids = dispatch_batch(conn)
     backlog.extend(ids)
     while backlog:
         enqueue_delivery(q, backlog[0], schedule, timeout_s)
         backlog.pop(0)
-    return len(ids)
+    return claimed
 
 
 def sweep_once(engine: Engine, q: Queue, schedule: list[int], timeout_s: int, now: datetime | None = None) -> int:
@@ -228,23 +237,36 @@ def sweep_once(engine: Engine, q: Queue, schedule: list[int], timeout_s: int, no
     in the queue, scheduled in the registry, or running with a fresh heartbeat; anything else (no
     job, a job lost with Redis's last second, one abandoned by a worker that died with Redis) is
     replaced by a new chain, which supersedes the old one (workers.webhooks.enqueue_delivery).
+    Overdue deliveries of a disabled endpoint are cancelled here, as their job would on its first
+    step, instead of queueing a job each in front of the live ones. Returns how many were re-enqueued.
     """
     moment = now or datetime.now(UTC)
     count = 0
     due = func.coalesce(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
     with engine.begin() as conn:
         rows = conn.execute(
-            select(WebhookDelivery.id)
+            select(WebhookDelivery.id, WebhookEndpoint.enabled)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(WebhookDelivery.status.in_(SENDABLE), WebhookDelivery.created_at < moment - SWEEP_GRACE)
             .where(due < moment - SWEEP_GRACE)
             .order_by(WebhookDelivery.id)
             .limit(1000)
-            .with_for_update(skip_locked=True)
-        ).scalars()
-        for delivery_id in rows:
-            if not chain_alive(q, delivery_id, moment):
-                enqueue_delivery(q, delivery_id, schedule, timeout_s)
+            .with_for_update(of=WebhookDelivery, skip_locked=True)
+        ).all()
+        # What their job would do on its first step, without a job each in front of live deliveries.
+        disabled = [row.id for row in rows if not row.enabled]
+        if disabled:
+            conn.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(disabled))
+                .values(status=CANCELLED, last_error="endpoint disabled", next_attempt_at=None)
+            )
+        for row in rows:
+            if row.enabled and not chain_alive(q, row.id, moment):
+                enqueue_delivery(q, row.id, schedule, timeout_s)
                 count += 1
+    if disabled:
+        log.info("cancelled %d overdue webhook deliveries of disabled endpoints", len(disabled))
     if count:
         log.warning("re-enqueued %d webhook deliveries whose jobs were missing or dead", count)
     return count
@@ -266,12 +288,12 @@ def dispatcher_loop(stop: threading.Event) -> None:
                 with engine.begin() as conn:
                     ensure_env_endpoint(conn, settings)
                 ready = True
-            created = dispatch_once(engine, q, schedule, settings.webhook_timeout_s, unqueued)
+            claimed = dispatch_once(engine, q, schedule, settings.webhook_timeout_s, unqueued)
             if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
                 sweep_once(engine, q, schedule, settings.webhook_timeout_s)
                 last_sweep = time.monotonic()
             failures = 0
-            if created >= BATCH:
+            if claimed >= BATCH:
                 continue
             stop.wait(POLL_INTERVAL_S)
         except Exception:

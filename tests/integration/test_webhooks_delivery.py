@@ -84,8 +84,17 @@ def worker(test_env, proc_log_dir, crm_receiver, sql_engine, redis_client):
                 )
             ).scalar()
 
+    def caught_up():
+        # Events earlier modules left undispatched go first (with every endpoint disabled they make
+        # no deliveries); the tests' own events are timed from a drained outbox.
+        with sql_engine.connect() as conn:
+            return not conn.execute(
+                select(WebhookEvent.id).where(WebhookEvent.dispatched_at.is_(None)).limit(1)
+            ).first()
+
     try:
         endpoint_id = wait_for(env_endpoint, timeout=30, what="the CRM_WEBHOOK_URL endpoint")
+        wait_for(caught_up, timeout=30, what="the dispatcher to drain the outbox")
     except AssertionError:
         print(proc.log_tail())
         raise
