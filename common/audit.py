@@ -47,12 +47,24 @@ _SECRET_KEY = re.compile("|".join(SECRET_KEYS))
 _NOT_SECRET = ("reject_code", "error_code")
 
 
+_secret_keys: dict[str, bool] = {}  # key -> names a secret (the keys in use are few: looked up once)
+
+
+def _is_secret(key: str) -> bool:
+    secret = _secret_keys.get(key)
+    if secret is None:
+        lower = key.lower()
+        secret = bool(_SECRET_KEY.search(lower)) and lower not in _NOT_SECRET
+        if len(_secret_keys) < 10_000:
+            _secret_keys[key] = secret
+    return secret
+
+
 def scrub(details: dict[str, Any]) -> dict[str, Any]:
     """Drop values whose keys name a secret; an audit row never holds one."""
     clean: dict[str, Any] = {}
     for key, value in details.items():
-        lower = key.lower()
-        if _SECRET_KEY.search(lower) and lower not in _NOT_SECRET:
+        if _is_secret(key if type(key) is str else str(key)):
             clean[key] = "[redacted]"
         elif isinstance(value, dict):
             clean[key] = scrub(value)
@@ -82,6 +94,68 @@ def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
         "details": row["details"],
     }
     return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
+
+
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
+# row_hash's canonical text with the keys in sorted order, for rows whose fields are all str or None.
+_HASHED = (
+    '{{"action":{},"actor_id":{},"actor_type":{},"created_at":{},"details":{},"impersonator_id":{},"ip":{},'
+    '"outcome":{},"request_id":{},"target_id":{},"target_type":{},"user_agent":{}}}'
+)
+
+
+def _str_keys(value: Any) -> bool:
+    """True when every dict inside `value` has only str keys (their JSON text then sorts the same
+    before and after a round trip through json.loads; an int key sorts as a number before)."""
+    if isinstance(value, dict):
+        return all(type(k) is str for k in value) and all(_str_keys(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_str_keys(v) for v in value)
+    return True
+
+
+def _fast_hash(prev_hash: str, row: dict[str, Any], details_json: str) -> str | None:
+    """row_hash without building the canonical text twice; None when a field is not str or None."""
+    values = []
+    for name in _HASH_FIELDS:
+        value = row[name]
+        if value is None:
+            values.append("null")
+        elif type(value) is str:
+            values.append(_json_string(value))
+        else:
+            return None
+    action, actor_id, actor_type, impersonator_id, ip, outcome, request_id, target_id, target_type, agent = values
+    created = _json_string(row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"))
+    text = _HASHED.format(
+        action,
+        actor_id,
+        actor_type,
+        created,
+        details_json,
+        impersonator_id,
+        ip,
+        outcome,
+        request_id,
+        target_id,
+        target_type,
+        agent,
+    )
+    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+
+
+_HASH_FIELDS = (
+    "action",
+    "actor_id",
+    "actor_type",
+    "impersonator_id",
+    "ip",
+    "outcome",
+    "request_id",
+    "target_id",
+    "target_type",
+    "user_agent",
+)
 
 
 def _search_text(row: dict[str, Any], details_json: str) -> str:
@@ -127,7 +201,8 @@ def chain_rows(
     rows: list[tuple[Any, ...]] = []
     hashes: list[str] = []
     for entry in entries:
-        details_json = _canonical(scrub(entry.details))
+        clean = scrub(entry.details)
+        details_json = _canonical(clean)
         row = {
             "created_at": entry.created_at or stamp,
             "actor_type": entry.actor_type,
@@ -140,9 +215,12 @@ def chain_rows(
             "user_agent": (entry.user_agent or None) and entry.user_agent[:512],
             "request_id": entry.request_id,
             "outcome": entry.outcome,
-            "details": json.loads(details_json),
         }
-        digest = row_hash(prev, row)
+        # The hash covers the details as they read back from the database; with str keys only,
+        # that is details_json itself (one canonical pass instead of dumps, loads and dumps again).
+        digest = _fast_hash(prev, row, details_json) if _str_keys(clean) else None
+        if digest is None:
+            digest = row_hash(prev, {**row, "details": json.loads(details_json)})
         rows.append((*(row[c] for c in _COLUMNS[:11]), details_json, prev, digest, _search_text(row, details_json)))
         hashes.append(digest)
         prev = digest

@@ -7,7 +7,7 @@ as stored; the worker's dispatcher turns undispatched rows into deliveries and R
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,23 +21,41 @@ from models.webhooks import WebhookEvent
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # every 10-bit value as two digits
+_SHIFTS = tuple(range(120, -1, -10))
+
+
+def ulid_text(value: int) -> str:
+    """The low 130 bits of `value` as 26 Crockford base-32 digits, most significant first."""
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
+
+
 def new_msg_id(now_ms: int | None = None) -> str:
     """A sortable unique message id (`msg_` + ULID-like: 48-bit time, 80-bit randomness)."""
-    value = ((now_ms if now_ms is not None else int(time.time() * 1000)) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "msg_" + "".join(reversed(chars))
+    when = now_ms if now_ms is not None else int(time.time() * 1000)
+    return "msg_" + ulid_text(((when & _TIME_MASK) << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+_TIME_MASK = (1 << 50) - 1
+
+
+_STAMPS: dict[datetime, str] = {}  # instant -> its timestamp text (the engine stamps a batch alike)
+
+
+def _stamp(occurred_at: datetime) -> str:
+    text = _STAMPS.get(occurred_at)
+    if text is None:
+        if len(_STAMPS) >= 4096:
+            _STAMPS.clear()
+        text = occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        _STAMPS[occurred_at] = text  # equal instants in any zone have the same UTC text
+    return text
 
 
 def encode_payload(event_type: str, data: dict[str, Any], occurred_at: datetime) -> str:
     """The exact body that will be signed and sent: {type, timestamp, data}, minified UTF-8 JSON."""
-    envelope = {
-        "type": event_type,
-        "timestamp": occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "data": data,
-    }
+    envelope = {"type": event_type, "timestamp": _stamp(occurred_at), "data": data}
     try:
         return orjson.dumps(envelope, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in CRM-supplied limits

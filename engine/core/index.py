@@ -77,15 +77,15 @@ class WatchIndex:
         self.heap: list[tuple[float, int]] = []  # (level, or -level when at_or_above, account id)
         self.live: dict[int, float] = {}
 
-    def _entry(self, level: float, ident: int) -> tuple[float, int]:
-        return (-level if self.at_or_above else level, ident)
-
     def add(self, level: float, ident: int) -> None:
         """Place (or move) the account's watch."""
-        self.live[ident] = level
-        heappush(self.heap, self._entry(level, ident))
-        if len(self.heap) > 2 * len(self.live) + 64:
-            self.heap = [self._entry(v, i) for i, v in self.live.items()]
+        live = self.live
+        live[ident] = level
+        heap = self.heap
+        heappush(heap, (-level, ident) if self.at_or_above else (level, ident))
+        if len(heap) > 2 * len(live) + 64:
+            sign = -1.0 if self.at_or_above else 1.0
+            self.heap = [(sign * v, i) for i, v in live.items()]
             heapify(self.heap)
 
     def remove(self, level: float, ident: int) -> None:

@@ -70,6 +70,11 @@ class Instrument:
     freeze_level: int = 0  # points: an order or a stop this close to the market is frozen (0 = never)
     max_deviation: int = 0
     enabled: bool = True
+    # The last minute is_open() answered for and its answer (sessions change on minute bounds):
+    # every order and every re-evaluation asks, nearly always about the same minute.
+    _open_at: list[tuple[int, bool]] = field(
+        default_factory=lambda: [(-1, False)], init=False, compare=False, repr=False
+    )
 
     @property
     def point(self) -> Decimal:
@@ -89,10 +94,16 @@ class Instrument:
 
     def is_open(self, ms: int) -> bool:
         """True when the market is open at this time (sessions are in UTC)."""
+        at = ms // 60_000
+        last_at, last_open = self._open_at[0]
+        if at == last_at:
+            return last_open
         days, in_day = divmod(ms, DAY_MS)
         minute = in_day // 60_000
         weekday = (days + 3) % 7  # 1 January 1970 was a Thursday (Monday = 0)
-        return any(start <= minute < end for start, end in self.sessions[weekday])
+        is_open = any(start <= minute < end for start, end in self.sessions[weekday])
+        self._open_at[0] = (at, is_open)
+        return is_open
 
     def trades_on(self, weekday: int) -> bool:
         return bool(self.sessions[weekday])

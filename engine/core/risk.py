@@ -125,9 +125,8 @@ def disarm(core: TradingCore, account: Account) -> None:
 
 
 def _add_watch(core: TradingCore, account: Account, symbol: str, down: bool, level: Decimal) -> None:
-    # A watch only says "evaluate this account again when the price gets here", placed halfway
-    # to the margin level: float precision is ample, and floats compare several times faster
-    # than Decimals in the sorted index every order re-arms.
+    # A watch only says "evaluate this account again when the price gets here": float precision
+    # is ample, and floats compare several times faster than Decimals in the index.
     threshold = float(level)
     book = core.books[symbol]
     (book.watch_down if down else book.watch_up).add(threshold, account.id)
@@ -166,10 +165,25 @@ def _sensitivities(core: TradingCore, account: Account, level: Decimal) -> dict[
     return {key: value for key, value in sens.items() if value > ZERO}
 
 
+# Where a new watch goes, and how far an old one may sit, as fractions of the distance to the
+# level the buffer allows (see arm). Placing closer than needed leaves room for the buffer to
+# shrink before the watch must move: an order that adds a little exposure (most orders) re-arms
+# without touching the index.
+PLACE_AT = 0.75
+KEEP_FROM = 0.5
+
+
 def arm(core: TradingCore, account: Account, fig: Figures) -> None:
-    """Place the account's watches for the buffer left above its next margin level."""
-    disarm(core, account)
+    """Place the account's watches for the buffer left above its next margin level.
+
+    Each adverse direction gets an equal share of half the buffer, i.e. a distance from the
+    current price within which no combination of moves reaches the level. A watch already in
+    place stays if it triggers no later than that distance and no sooner than KEEP_FROM of it;
+    otherwise it moves to PLACE_AT of it. Staying early is always safe: a touched watch only
+    re-evaluates the account, exactly.
+    """
     if fig.margin <= ZERO:
+        disarm(core, account)
         return
     level = account.stop_out_level if account.margin_call_active else account.margin_call_level
     buffer = fig.equity - fig.margin * level / HUNDRED
@@ -177,13 +191,36 @@ def arm(core: TradingCore, account: Account, fig: Figures) -> None:
     if buffer <= ZERO or not sens:
         # Below the level and nothing could be done (stale or closed markets): re-check on
         # every fresh tick of a symbol the account holds.
+        disarm(core, account)
         for symbol in account.exposures:
             _add_watch(core, account, symbol, True, always_reached(True))
         return
-    share = buffer / (TWO * len(sens))
+    share = float(buffer) / (2 * len(sens))
+    ident = account.id
+    placed: list[tuple[str, bool, float]] = []
     for (symbol, down), value in sens.items():
         quote = core.quotes.quotes[symbol]
+        book = core.books[symbol]
+        index = book.watch_down if down else book.watch_up
+        distance = share / float(value)
+        old = index.live.get(ident)
         if down:
-            _add_watch(core, account, symbol, True, quote.bid - share / value)
+            price = float(quote.bid)
+            keep = old is not None and price - distance <= old <= price - distance * KEEP_FROM
+            target = price - distance * PLACE_AT
         else:
-            _add_watch(core, account, symbol, False, quote.ask + share / value)
+            price = float(quote.ask)
+            keep = old is not None and price + distance * KEEP_FROM <= old <= price + distance
+            target = price + distance * PLACE_AT
+        if keep:
+            assert old is not None
+            placed.append((symbol, down, old))
+        else:
+            index.add(target, ident)  # moves the account's watch in this index
+            placed.append((symbol, down, target))
+    wanted = {(symbol, down) for symbol, down, _ in placed}
+    for symbol, down, threshold in account.watches:
+        if (symbol, down) not in wanted:
+            book = core.books[symbol]
+            (book.watch_down if down else book.watch_up).remove(threshold, ident)
+    account.watches[:] = placed

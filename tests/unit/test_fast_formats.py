@@ -81,3 +81,15 @@ def test_copy_rows_hands_the_driver_the_whole_batch_in_one_read() -> None:
     rows = [(i, "EURUSD", Decimal("1.08490"), None, True) for i in range(2000)]
     copy_rows(Cursor(), "t", "a, b, c, d, e", rows)
     assert reads == [len(copy_text(rows))] and reads[0] > 8192
+
+
+def test_copy_text_remembers_utc_instants_but_not_other_zones() -> None:
+    from datetime import timedelta, timezone
+
+    utc = datetime(2026, 12, 4, 18, 0, 0, 123000, tzinfo=UTC)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    assert utc == paris  # the same instant: a cache keyed on equality alone would mix their texts
+    assert copy_text([(utc,), (paris,), (utc,)]) == (
+        "2026-12-04T18:00:00.123000+00:00\n2026-12-04T19:00:00.123000+01:00\n2026-12-04T18:00:00.123000+00:00\n"
+    )
+    assert copy_text([(paris,)]) == "2026-12-04T19:00:00.123000+01:00\n"

@@ -168,3 +168,31 @@ def test_the_outbox_body_is_minified_utf8_json_even_for_integers_beyond_64_bits(
     assert " " not in body and "Zoë" in body
     plain = encode_payload("user.updated", {"id": 7, "first_name": "Zoë"}, when)
     assert plain == '{"type":"user.updated","timestamp":"2026-12-04T10:00:00.000Z","data":{"id":7,"first_name":"Zoë"}}'
+
+
+def _ulid_reference(value: int) -> str:
+    """The message id's digits the long way: 26 base-32 digits of the low 130 bits, Crockford's alphabet."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(alphabet[rem])
+    return "".join(reversed(chars))
+
+
+def test_message_ids_are_ulid_digits_that_sort_by_time():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from common.outbox import new_msg_id, ulid_text
+
+    @given(st.integers(min_value=0, max_value=(1 << 130) - 1))
+    def same_digits(value: int) -> None:
+        assert ulid_text(value) == _ulid_reference(value)
+
+    same_digits()
+    assert ulid_text(0) == "0" * 26 and ulid_text((1 << 128) - 1) == "7" + "Z" * 25  # 48 + 80 bits
+    earlier, later = new_msg_id(1_764_000_000_000), new_msg_id(1_764_000_000_001)
+    assert earlier.startswith("msg_") and len(earlier) == 30
+    assert earlier < later  # the time leads: ids sort by creation
+    assert new_msg_id(1_764_000_000_000) != earlier  # 80 random bits follow

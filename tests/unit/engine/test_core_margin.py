@@ -141,3 +141,32 @@ def test_an_account_near_its_level_is_re_evaluated_when_its_watch_is_touched():
     before = h.core.stats["evaluations"]
     h.tick("EURUSD", "1.07000", "1.07010")
     assert h.core.stats["evaluations"] > before
+
+
+def _watch(h: Harness) -> float:
+    return h.core.books["EURUSD"].watch_down.live[h.account().id]
+
+
+def _exact_level(h: Harness) -> float:
+    """Where the watch may sit at the latest: half the buffer above the margin call, as a bid."""
+    fig = h.core.figures(h.account())
+    buffer = fig.equity - fig.margin * h.account().margin_call_level / 100
+    loss_per_unit = float(h.account().exposures["EURUSD"].long_volume) * 100_000
+    return float(h.core.quotes.quotes["EURUSD"].bid) - float(buffer) / 2 / loss_per_unit
+
+
+def test_a_small_order_keeps_the_margin_watch_in_place_and_a_large_one_moves_it_closer():
+    h = _ready()
+    h.order(volume="0.5")
+    first = _watch(h)
+    assert first > _exact_level(h)  # placed early: room for the buffer to shrink
+    index = h.core.books["EURUSD"].watch_down
+    entries = len(index.heap)
+    h.order(volume="0.01")  # a little more exposure: the watch still fires in time
+    assert _watch(h) == first and len(index.heap) == entries
+    assert first >= _exact_level(h)
+    h.order(volume="0.3")  # much more: the old watch would fire too late
+    assert first < _exact_level(h) <= _watch(h)
+    before = h.core.stats["evaluations"]
+    h.tick("EURUSD", f"{_watch(h) - 0.00001:.5f}", f"{_watch(h) + 0.00009:.5f}")
+    assert h.core.stats["evaluations"] > before  # the moved watch is live
