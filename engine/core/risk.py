@@ -133,36 +133,41 @@ def _add_watch(core: TradingCore, account: Account, symbol: str, down: bool, lev
     account.watches.append((symbol, down, threshold))
 
 
-def _sensitivities(core: TradingCore, account: Account, level: Decimal) -> dict[tuple[str, bool], Decimal]:
-    """Money lost per unit of adverse price move, per (symbol, down?) direction."""
-    sens: dict[tuple[str, bool], Decimal] = {}
+def _sensitivities(core: TradingCore, account: Account, level: Decimal) -> dict[tuple[str, bool], float]:
+    """Money lost per unit of adverse price move, per (symbol, down?) direction.
+
+    In floats: these only place watches, which sit well inside the distance they allow (see arm).
+    """
+    sens: dict[tuple[str, bool], float] = {}
     ccy = account.currency
+    quotes = core.quotes
     for symbol, ex in account.exposures.items():
         inst = core.instruments[symbol]
-        quote = core.quotes.get(symbol)
+        quote = quotes.get(symbol)
         if quote is None:
             continue
-        rate = core.quotes.rate(inst.quote_currency, ccy, for_loss=True) or ZERO
+        rate = float(quotes.rate(inst.quote_currency, ccy, for_loss=True) or ZERO)
+        size = float(inst.contract_size)
         if ex.long_volume:
-            sens[(symbol, True)] = sens.get((symbol, True), ZERO) + rate * inst.contract_size * ex.long_volume
+            sens[(symbol, True)] = sens.get((symbol, True), 0.0) + rate * size * float(ex.long_volume)
         if ex.short_volume:
-            sens[(symbol, False)] = sens.get((symbol, False), ZERO) + rate * inst.contract_size * ex.short_volume
+            sens[(symbol, False)] = sens.get((symbol, False), 0.0) + rate * size * float(ex.short_volume)
         if inst.quote_currency == ccy:
             continue
         # The conversion rate moves too: d(rate * X)/dp = X * rate * (±1/p) per leg.
-        exposure_quote = (
+        exposure_quote = float(
             inst.contract_size
             * (ex.long_volume * quote.bid - ex.long_cost + ex.short_cost - ex.short_volume * quote.ask)
             - ex.margin_quote * level / HUNDRED
         )
-        for leg_symbol, multiply in core.quotes.path(inst.quote_currency, ccy) or ():
-            leg = core.quotes.get(leg_symbol)
+        for leg_symbol, multiply in quotes.path(inst.quote_currency, ccy) or ():
+            leg = quotes.get(leg_symbol)
             if leg is None or leg.bid <= ZERO:
                 continue
-            derivative = exposure_quote * rate / leg.bid * (1 if multiply else -1)
-            key = (leg_symbol, derivative > ZERO)
-            sens[key] = sens.get(key, ZERO) + abs(derivative)
-    return {key: value for key, value in sens.items() if value > ZERO}
+            derivative = exposure_quote * rate / float(leg.bid) * (1 if multiply else -1)
+            key = (leg_symbol, derivative > 0)
+            sens[key] = sens.get(key, 0.0) + abs(derivative)
+    return {key: value for key, value in sens.items() if value > 0}
 
 
 # Where a new watch goes, and how far an old one may sit, as fractions of the distance to the
@@ -202,7 +207,7 @@ def arm(core: TradingCore, account: Account, fig: Figures) -> None:
         quote = core.quotes.quotes[symbol]
         book = core.books[symbol]
         index = book.watch_down if down else book.watch_up
-        distance = share / float(value)
+        distance = share / value
         old = index.live.get(ident)
         if down:
             price = float(quote.bid)
