@@ -190,38 +190,39 @@ class TradingCore:
     def figures_payload(self, account: Account, fig: Figures, now: int) -> dict[str, Any]:
         """The account event / acct:{id} content: figures, settings and each position's price and P/L."""
         positions = {}
-        marks: dict[str, tuple[Decimal, Decimal, Decimal, Decimal | None]] = {}
+        # Per symbol: bid, ask, their texts (None without a rate), contract size, rate.
+        marks: dict[str, tuple[Decimal, Decimal, str | None, str | None, Decimal, Decimal | None]] = {}
         for position in account.positions.values():
             mark = marks.get(position.symbol)
             if mark is None:
                 quote = self.quotes.get(position.symbol)
                 _, rate = floating_on(self, account, position.symbol)
                 size = self.instruments[position.symbol].contract_size
-                mark = marks[position.symbol] = (
-                    (quote.bid, quote.ask, size, rate) if quote is not None else (ZERO, ZERO, size, None)
-                )
-            bid, ask, size, rate = mark
-            price = bid if position.side == BUY else ask
+                if quote is None:
+                    mark = (ZERO, ZERO, None, None, size, None)
+                elif rate is None:
+                    mark = (quote.bid, quote.ask, None, None, size, None)
+                else:
+                    mark = (quote.bid, quote.ask, fmt(quote.bid), fmt(quote.ask), size, rate)
+                marks[position.symbol] = mark
+            bid, ask, bid_text, ask_text, size, rate = mark
+            buy = position.side == BUY
+            price = bid if buy else ask
             seen = position.view
             # Unchanged inputs (the same quote, rate, volume and swap) give the same view (an account
             # republished after an order, its quotes standing still, recomputes only what changed).
-            if (
-                seen is not None
-                and seen[0] is price
-                and seen[1] == rate
-                and seen[2] == position.volume
-                and seen[3] == position.swap
-            ):
-                positions[seen[4]] = seen[5]
-                continue
-            diff = price - position.open_price if position.side == BUY else position.open_price - price
+            if seen is not None and seen[0] is price and seen[1] == rate and seen[2] == position.volume:
+                if seen[3] == position.swap:
+                    positions[seen[4]] = seen[5]
+                    continue
+                key, swap_text = seen[4], fmt(position.swap)
+            elif seen is not None and seen[3] == position.swap:
+                key, swap_text = seen[4], seen[5]["swap"]  # a tick moved the price: the swap text stands
+            else:
+                key, swap_text = str(position.id), fmt(position.swap)
+            diff = price - position.open_price if buy else position.open_price - price
             pl = round_money(diff * position.volume * size * rate, account.currency) if rate is not None else None
-            key = str(position.id)
-            view = positions[key] = {
-                "price": fmt(price) if rate is not None else None,
-                "pl": fmt(pl),
-                "swap": fmt(position.swap),
-            }
+            view = positions[key] = {"price": bid_text if buy else ask_text, "pl": fmt(pl), "swap": swap_text}
             position.view = (price, rate, position.volume, position.swap, key, view)
         settings = {
             "leverage": account.leverage,
