@@ -108,10 +108,16 @@ def _str_keys(value: Any) -> bool:
     """True when every dict inside `value` has only str keys (their JSON text then sorts the same
     before and after a round trip through json.loads; an int key sorts as a number before)."""
     if isinstance(value, dict):
-        return all(type(k) is str for k in value) and all(_str_keys(v) for v in value.values())
+        for key, item in value.items():
+            if type(key) is not str or (isinstance(item, _NESTED) and not _str_keys(item)):
+                return False
+        return True
     if isinstance(value, list | tuple):
-        return all(_str_keys(v) for v in value)
+        return all(_str_keys(item) for item in value if isinstance(item, _NESTED))
     return True
+
+
+_NESTED = (dict, list, tuple)
 
 
 def _fast_hash(prev_hash: str, row: dict[str, Any], details_json: str) -> str | None:

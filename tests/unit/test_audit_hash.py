@@ -67,6 +67,7 @@ def test_chain_rows_hash_what_verification_recomputes_from_the_stored_row():
         ),
         # Int keys sort as numbers in the first dumps and as strings once read back: the slow path.
         AuditEntry("account.stop_out", details={"positions": {9: "a", 10: "b"}}),
+        AuditEntry("account.stop_out", details={"batches": [[{"ok": 1}], {9: "a", 10: "b"}]}),
         # A non-str field (an int id from a careless caller) takes the slow path too.
         AuditEntry("x.y", actor_id=5, target_id=6, details={"amount": "1.50"}),  # type: ignore[arg-type]
     ]
