@@ -73,35 +73,49 @@ def scrub(details: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _canonical(row: dict[str, Any]) -> str:
+def _canonical(row: Any) -> str:
     return json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+
+
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
+# The canonical JSON of a row's hashed fields (keys in sorted order, as _canonical writes them),
+# with each value already encoded: the details arrive as canonical text of their own.
+_HASHED = (
+    '{{"action":{action},"actor_id":{actor_id},"actor_type":{actor_type},"created_at":{created_at},'
+    '"details":{details},"impersonator_id":{impersonator_id},"ip":{ip},"outcome":{outcome},'
+    '"request_id":{request_id},"target_id":{target_id},"target_type":{target_type},"user_agent":{user_agent}}}'
+)
+_HASHED_FIELDS = (
+    "action",
+    "actor_id",
+    "actor_type",
+    "impersonator_id",
+    "ip",
+    "outcome",
+    "request_id",
+    "target_id",
+    "target_type",
+    "user_agent",
+)
+
+
+def _value_json(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _json_string(value) if type(value) is str else _canonical(value)
+
+
+def _hash(prev_hash: str, row: dict[str, Any], details_json: str) -> str:
+    """SHA-256 over the previous hash and the canonical JSON of the row's fields."""
+    encoded = {name: _value_json(row[name]) for name in _HASHED_FIELDS}
+    created = _json_string(row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"))
+    text = _HASHED.format(created_at=created, details=details_json, **encoded)
+    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
 
 
 def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
     """The chain hash of a row: SHA-256 over the previous hash and the row's canonical fields."""
-    fields = {
-        "created_at": row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_type": row["actor_type"],
-        "actor_id": row["actor_id"],
-        "impersonator_id": row["impersonator_id"],
-        "action": row["action"],
-        "target_type": row["target_type"],
-        "target_id": row["target_id"],
-        "ip": row["ip"],
-        "user_agent": row["user_agent"],
-        "request_id": row["request_id"],
-        "outcome": row["outcome"],
-        "details": row["details"],
-    }
-    return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
-
-
-_json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
-# row_hash's canonical text with the keys in sorted order, for rows whose fields are all str or None.
-_HASHED = (
-    '{{"action":{},"actor_id":{},"actor_type":{},"created_at":{},"details":{},"impersonator_id":{},"ip":{},'
-    '"outcome":{},"request_id":{},"target_id":{},"target_type":{},"user_agent":{}}}'
-)
+    return _hash(prev_hash, row, _canonical(row["details"]))
 
 
 def _str_keys(value: Any) -> bool:
@@ -118,50 +132,6 @@ def _str_keys(value: Any) -> bool:
 
 
 _NESTED = (dict, list, tuple)
-
-
-def _fast_hash(prev_hash: str, row: dict[str, Any], details_json: str) -> str | None:
-    """row_hash without building the canonical text twice; None when a field is not str or None."""
-    values = []
-    for name in _HASH_FIELDS:
-        value = row[name]
-        if value is None:
-            values.append("null")
-        elif type(value) is str:
-            values.append(_json_string(value))
-        else:
-            return None
-    action, actor_id, actor_type, impersonator_id, ip, outcome, request_id, target_id, target_type, agent = values
-    created = _json_string(row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"))
-    text = _HASHED.format(
-        action,
-        actor_id,
-        actor_type,
-        created,
-        details_json,
-        impersonator_id,
-        ip,
-        outcome,
-        request_id,
-        target_id,
-        target_type,
-        agent,
-    )
-    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
-
-
-_HASH_FIELDS = (
-    "action",
-    "actor_id",
-    "actor_type",
-    "impersonator_id",
-    "ip",
-    "outcome",
-    "request_id",
-    "target_id",
-    "target_type",
-    "user_agent",
-)
 
 
 def _search_text(row: dict[str, Any], details_json: str) -> str:
@@ -223,10 +193,9 @@ def chain_rows(
             "outcome": entry.outcome,
         }
         # The hash covers the details as they read back from the database; with str keys only,
-        # that is details_json itself (one canonical pass instead of dumps, loads and dumps again).
-        digest = _fast_hash(prev, row, details_json) if _str_keys(clean) else None
-        if digest is None:
-            digest = row_hash(prev, {**row, "details": json.loads(details_json)})
+        # that is details_json itself (an int key sorts differently once it has become a string).
+        hashed_details = details_json if _str_keys(clean) else _canonical(json.loads(details_json))
+        digest = _hash(prev, row, hashed_details)
         rows.append((*(row[c] for c in _COLUMNS[:11]), details_json, prev, digest, _search_text(row, details_json)))
         hashes.append(digest)
         prev = digest

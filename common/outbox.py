@@ -10,6 +10,7 @@ import json
 import os
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -40,17 +41,10 @@ def new_msg_id(now_ms: int | None = None) -> str:
 _TIME_MASK = (1 << 50) - 1
 
 
-_STAMPS: dict[datetime, str] = {}  # instant -> its timestamp text (the engine stamps a batch alike)
-
-
+@lru_cache(maxsize=4096)  # the engine stamps a batch's events with a few instants
 def _stamp(occurred_at: datetime) -> str:
-    text = _STAMPS.get(occurred_at)
-    if text is None:
-        if len(_STAMPS) >= 4096:
-            _STAMPS.clear()
-        text = occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        _STAMPS[occurred_at] = text  # equal instants in any zone have the same UTC text
-    return text
+    # Equal instants in any zone have the same UTC text, so caching on equality is exact.
+    return occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode_payload(event_type: str, data: dict[str, Any], occurred_at: datetime) -> str:

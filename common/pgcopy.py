@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -26,21 +27,14 @@ def _bool(value: bool) -> str:
     return "t" if value else "f"
 
 
-_ISO: dict[datetime, str] = {}  # UTC instant -> its ISO text (a batch stamps most rows alike)
+_utc_iso = lru_cache(maxsize=4096)(datetime.isoformat)
 
 
 def _datetime(value: datetime) -> str:
     """isoformat(), remembered for UTC values: a batch of the engine's rows repeats a few instants
     thousands of times, and isoformat() is the dearest cell to format. (Only UTC: equal instants
     in other zones have other texts.)"""
-    if value.tzinfo is not UTC:
-        return value.isoformat()
-    text = _ISO.get(value)
-    if text is None:
-        if len(_ISO) >= 4096:
-            _ISO.clear()
-        text = _ISO[value] = value.isoformat()
-    return text
+    return _utc_iso(value) if value.tzinfo is UTC else value.isoformat()
 
 
 def _other(value: Any) -> str:

@@ -26,6 +26,10 @@ class Exposure:
     swap: Decimal = ZERO  # accrued swap not yet booked (account currency)
     count: int = 0
 
+    def pl_quote(self, bid: Decimal, ask: Decimal, contract_size: Decimal) -> Decimal:
+        """The net floating P/L of these positions at these prices, in the quote currency."""
+        return contract_size * (self.long_volume * bid - self.long_cost + self.short_cost - self.short_volume * ask)
+
     def add(self, position: Position, margin_quote: Decimal, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a position's contribution."""
         volume = position.volume * sign

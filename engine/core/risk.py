@@ -79,9 +79,7 @@ def figures(core: TradingCore, account: Account) -> Figures:
         quote_ccy = inst.quote_currency
         quote = quotes.get(symbol)
         if quote is not None:
-            pl_quote = inst.contract_size * (
-                ex.long_volume * quote.bid - ex.long_cost + ex.short_cost - ex.short_volume * quote.ask
-            )
+            pl_quote = ex.pl_quote(quote.bid, quote.ask, inst.contract_size)
             if quote_ccy == ccy:
                 pl += pl_quote
             else:
@@ -127,9 +125,7 @@ def floating_on(core: TradingCore, account: Account, symbol: str) -> tuple[Decim
     quote = core.quotes.get(symbol)
     if ex is None or quote is None:
         return ZERO, None
-    pl_quote = inst.contract_size * (
-        ex.long_volume * quote.bid - ex.long_cost + ex.short_cost - ex.short_volume * quote.ask
-    )
+    pl_quote = ex.pl_quote(quote.bid, quote.ask, inst.contract_size)
     if inst.quote_currency == account.currency:
         return pl_quote, ONE
     return pl_quote, core.quotes.rate(inst.quote_currency, account.currency, for_loss=pl_quote < ZERO)
@@ -174,9 +170,7 @@ def _sensitivities(core: TradingCore, account: Account, level: Decimal) -> dict[
             continue
         # The conversion rate moves too: d(rate * X)/dp = X * rate * (±1/p) per leg.
         exposure_quote = float(
-            inst.contract_size
-            * (ex.long_volume * quote.bid - ex.long_cost + ex.short_cost - ex.short_volume * quote.ask)
-            - ex.margin_quote * level / HUNDRED
+            ex.pl_quote(quote.bid, quote.ask, inst.contract_size) - ex.margin_quote * level / HUNDRED
         )
         for leg_symbol, multiply in quotes.path(inst.quote_currency, ccy) or ():
             leg = quotes.get(leg_symbol)
