@@ -17,7 +17,9 @@ from typing import Any
 
 from engine_setup import (
     Scratch,
+    cpu_by_pid,
     cpu_seconds,
+    cpu_since,
     fresh_quotes,
     make_users,
     now_ms,
@@ -111,6 +113,8 @@ def run(s: Scratch, n: int, paced: bool = True) -> dict[str, Any]:
         waiter = threading.Thread(target=_latencies, args=(s, sample, sent_at, latencies))
         waiter.start()
         cpu_before = sum(cpu_seconds(e.pid) for e in engines)
+        pg_before, redis_before = cpu_by_pid("postgres"), cpu_by_pid("redis-server")
+        me_before = cpu_seconds(os.getpid())
         start = time.perf_counter()
         for first in range(0, n, 500):
             chunk = [
@@ -126,6 +130,11 @@ def run(s: Scratch, n: int, paced: bool = True) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
         waiter.join()
         cpu = sum(cpu_seconds(e.pid) for e in engines) - cpu_before
+        others = {
+            "PostgreSQL": cpu_since("postgres", pg_before),
+            "Redis": cpu_since("redis-server", redis_before),
+            "injector": cpu_seconds(os.getpid()) - me_before,
+        }
         rss = sum(rss_mib(e.pid) for e in engines)
         status: Any = s.r.hgetall("engine:status:0")
         paced_result = _paced(s, accounts, PACED_RATE, PACED_SECONDS) if paced else "n/a"
@@ -148,6 +157,8 @@ def run(s: Scratch, n: int, paced: bool = True) -> dict[str, Any]:
         "paced": paced_result,
         "engine_rss_mib": round(rss, 1),
         "orders_per_cpu_second": round(n / cpu) if cpu else 0,
+        "cpu_split": ", ".join(f"{name} {1e6 * sec / n:.0f}" for name, sec in {"engine": cpu, **others}.items())
+        + f"; {sum(others.values(), cpu) / elapsed:.2f} of {os.cpu_count()} cores busy",
         "split": f"rules {status.get('core_ms')} ms, PostgreSQL {status.get('db_ms')} ms, "
         f"Redis out {status.get('publish_ms')} ms (cumulative, {status.get('batches')} batches)",
     }
@@ -171,6 +182,7 @@ def main() -> None:
         f"engine CPU: {result['orders_per_cpu_second']} orders per engine CPU-second "
         f"(the ceiling of one shard when PostgreSQL and Redis have cores of their own)"
     )
+    print(f"CPU per order (µs): {result['cpu_split']}")
     print(f"engine memory (RSS) after the run: {result['engine_rss_mib']} MiB")
     print(f"engine time: {result['split']}")
     if shards > 1:
@@ -181,6 +193,7 @@ def main() -> None:
             f"{sharded['orders_per_second']} orders/s fully persisted, {sharded['filled']} filled; "
             f"{sharded['orders_per_cpu_second']} orders per engine CPU-second; burst latency {sharded['latency']}"
         )
+        print(f"  CPU per order (µs): {sharded['cpu_split']}")
     print(f"raw Redis stream loop (XADD → XREADGROUP 500 → XACK, no work): {raw['per_second']} messages/s")
 
 

@@ -136,6 +136,23 @@ def cpu_of(pids: list[int]) -> float:
     return total
 
 
+def cpu_by_pid(name: str) -> dict[int, float]:
+    """CPU seconds so far of every process named `name`, by pid (for deltas over a run)."""
+    out = {}
+    for pid in pids_named(name):
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def cpu_since(name: str, before: dict[int, float]) -> float:
+    """CPU seconds processes named `name` spent since `before` (backends started since count whole)."""
+    now = cpu_by_pid(name)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process (MiB)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
