@@ -165,7 +165,6 @@ AUDIT_COLUMNS = ", ".join(_COLUMNS)
 LOCK_AND_TAIL_SQL = (
     f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1"
 )
-TAIL_SQL = "(SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1)"
 
 
 def chain_rows(

@@ -1,8 +1,9 @@
 """Write one engine batch in ONE PostgreSQL transaction (the engine is the only writer).
 
-The transaction first checks the shard's fencing token (a second engine that took the shard
-over makes this one's commits fail), then upserts the changed state and inserts the facts:
-trades, ledger rows, processed command results, webhook outbox rows and audit rows.
+The transaction first moves the shard's progress under its fencing token (a second engine that
+took the shard over makes this one's batches fail before they write anything), then upserts the
+changed state and inserts the facts: trades, ledger rows, processed command results, webhook
+outbox rows and audit rows.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2
 from sqlalchemy import Connection
 
-from common.audit import AUDIT_COLUMNS, AUDIT_LOCK_KEY, TAIL_SQL, AuditEntry, chain_rows
+from common.audit import AUDIT_COLUMNS, LOCK_AND_TAIL_SQL, AuditEntry, chain_rows
 from common.outbox import outbox_row
 from common.pgcopy import COPY_FROM_ROWS, copy_rows, values_sql
 from engine.codec import dumps
@@ -308,6 +310,25 @@ def _split(
     out.insert(table, columns, [row for key, row in rows if key not in new], upsert)
 
 
+# Moves the shard's progress, or raises (and so ends the query string) when no row matched: the
+# fencing token is no longer current.
+FENCE_SQLSTATE = "EF001"
+_FENCED = (
+    "DO $fence$ BEGIN {progress}; IF NOT FOUND THEN RAISE EXCEPTION 'engine shard fenced out' "
+    f"USING ERRCODE = '{FENCE_SQLSTATE}'; END IF; END $fence$"
+)
+
+
+@contextmanager
+def _fenced_out(shard: int, fence: int) -> Iterator[None]:
+    try:
+        yield
+    except psycopg2.Error as exc:
+        if exc.pgcode == FENCE_SQLSTATE:
+            raise FencedOut(f"shard {shard}: fence {fence} is no longer current") from exc
+        raise
+
+
 @contextmanager
 def _rolled_back_on_error(cur: Any) -> Iterator[None]:
     try:
@@ -332,35 +353,33 @@ def write_batch(
 ) -> None:
     """Persist one batch in one transaction; raise FencedOut if the shard was taken over.
 
-    The connection is in autocommit mode and the transaction is spelled out in the statements, so
-    a usual batch is two round trips: (1) BEGIN, move the shard's progress under its fencing token,
-    take the audit lock and read back the fence and the audit chain's tail; (2) every insert and
-    update in one multi-statement query (COPY for large groups) ending with COMMIT. (The driver's
-    own transactions would add a round trip for its BEGIN and another for the COMMIT.) On any
-    error the transaction is rolled back before the error is raised again.
+    The connection is in autocommit mode and the transaction is spelled out in the statements (the
+    driver's own transactions would add a round trip for its BEGIN and another for the COMMIT):
+
+    1. BEGIN, move the shard's progress under its fencing token (a block that raises when the
+       token is no longer current, so nothing after it runs), then every insert and update (COPY,
+       a round trip of its own, for large groups), then the audit lock and the chain's tail;
+    2. the audit rows chained on that tail, and COMMIT.
+
+    A batch without audit rows is one round trip. The audit lock serialises every writer of the
+    chain (the other shards, the web), so it is taken last: it is held for the audit rows and the
+    COMMIT only, not while the batch's rows are formatted and sent. On any error the transaction
+    is rolled back before the error is raised again.
     """
     raw = conn.connection.dbapi_connection
     assert raw is not None and raw.autocommit, "write_batch runs its own transaction on an autocommit connection"
     cur = raw.cursor()
-    with _rolled_back_on_error(cur):
+    with _rolled_back_on_error(cur), _fenced_out(shard, fence):
+        # The UPDATE holds the shard row's lock until COMMIT: a takeover committed before it leaves
+        # a newer fence there (no row matches); one not yet committed makes it wait, then match none.
         progress = cur.mogrify(
             "UPDATE engine_shards SET last_stream_id = COALESCE(%s, last_stream_id), "
             "last_tick_id = COALESCE(%s, last_tick_id), last_rollover = COALESCE(%s, last_rollover), "
             "updated_at = now() WHERE shard = %s AND fence = %s",
             (last_stream_id, last_tick_id, ts(changes.last_rollover), shard, fence),
         ).decode()
-        # The UPDATE holds the shard row's lock until COMMIT: reading our own fence back after it
-        # proves the UPDATE matched (a takeover committed before it leaves a newer fence there; one
-        # not yet committed makes the UPDATE wait for it, then match nothing).
-        if changes.audit:
-            check = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY}); SELECT fence, {TAIL_SQL} FROM engine_shards"
-        else:
-            check = "SELECT fence, NULL FROM engine_shards"
-        cur.execute(f"BEGIN; {progress}; {check} WHERE shard = {int(shard)}")
-        row = cur.fetchone()
-        if row is None or row[0] != fence:
-            raise FencedOut(f"shard {shard}: fence {fence} is no longer current")
         out = _Writer(cur)
+        out.pending.append(f"BEGIN; {_FENCED.format(progress=progress)}")
         out.insert("accounts", _ACCOUNT_INSERT, [_new_account_row(a) for a in changes.new_accounts.values()])
         out.update_accounts([_account_values(a) for a in changes.accounts.values()])
         _split(
@@ -394,6 +413,9 @@ def write_batch(
             [(r["msg_id"], r["type"], r["payload"], r["created_at"], r["request_id"]) for r in outbox],
         )
         if changes.audit:
-            rows, _ = chain_rows(row[1], [_audit_entry(r) for r in changes.audit])
+            out.pending.append(LOCK_AND_TAIL_SQL)
+            out.flush()
+            tail = cur.fetchone()
+            rows, _ = chain_rows(tail[0] if tail else None, [_audit_entry(r) for r in changes.audit])
             out.insert("audit_logs", AUDIT_COLUMNS, rows)
         out.commit()

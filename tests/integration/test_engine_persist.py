@@ -1,7 +1,8 @@
-"""One engine batch = one transaction in two round trips, all or nothing (engine.persist.write_batch)."""
+"""One engine batch = one transaction in one or two round trips, all or nothing (engine.persist.write_batch)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from engine import store
 from engine.core.journal import AuditRecord, Changes, WebhookNote
 from engine.persist import FencedOut, Processed, write_batch
+from tests.support import wait_for
 
 SHARD = 77  # no engine of the test session uses it
 T = 1_764_000_000_000
@@ -46,9 +48,12 @@ def _fence(sql_engine) -> int:  # type: ignore[no-untyped-def]
         return store.acquire_fence(c, SHARD, "test-owner")
 
 
-def _changes(tag: str) -> Changes:
+def _changes(tag: str, audit: bool = True) -> Changes:
     changes = Changes()
-    changes.audit.append(AuditRecord("test.batch", "success", {"type": "system"}, "shard", str(SHARD), {"t": tag}, T))
+    if audit:
+        changes.audit.append(
+            AuditRecord("test.batch", "success", {"type": "system"}, "shard", str(SHARD), {"t": tag}, T)
+        )
     changes.webhooks.append(WebhookNote("test.batch", {"tag": tag}, T))
     return changes
 
@@ -71,12 +76,12 @@ def _stored(sql_engine, tag: str) -> tuple[int, int, int, str | None]:  # type: 
         )
 
 
-def _write(conn: Any, fence: int, tag: str, command_ids: list[str], stream_id: str) -> None:
+def _write(conn: Any, fence: int, tag: str, command_ids: list[str], stream_id: str, audit: bool = True) -> None:
     write_batch(
         conn,
         shard=SHARD,
         fence=fence,
-        changes=_changes(tag),
+        changes=_changes(tag, audit),
         processed=_processed(*command_ids),
         last_stream_id=stream_id,
         last_tick_id=None,
@@ -97,7 +102,54 @@ def test_a_batch_is_committed_in_two_round_trips(conn, sql_engine) -> None:  # t
     assert _stored(sql_engine, "ok-batch") == (2, 1, 1, f"{T}-1")
 
 
-def test_a_failure_in_the_second_round_trip_leaves_nothing_and_the_connection_usable(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_without_audit_rows_is_committed_in_one_round_trip(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
+    fence = _fence(sql_engine)
+    _write(conn, fence, "lone-batch", ["lone-batch-1"], f"{T}-2", audit=False)
+    assert len(CountingCursor.calls) == 1, CountingCursor.calls
+    assert _idle(conn)
+    assert _stored(sql_engine, "lone-batch") == (1, 0, 1, f"{T}-2")
+
+
+def test_the_audit_lock_is_waited_for_only_once_the_batch_rows_are_written(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
+    """Every writer of the audit chain (other shards, the web) queues on its lock: a batch takes it
+    last, after sending its rows, so it is not held while they are formatted and written."""
+    from common.audit import AUDIT_LOCK_KEY
+
+    fence = _fence(sql_engine)
+    pid = conn.connection.dbapi_connection.get_backend_pid()
+    with sql_engine.connect() as holder:
+        holder.execute(text("BEGIN"))
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+        writer = threading.Thread(target=_write, args=(conn, fence, "late-lock", ["late-lock-1"], f"{T}-3"))
+        writer.start()
+        with sql_engine.connect() as probe:
+
+            def waiting_with_rows_in() -> set[str]:
+                waiting = probe.execute(
+                    text("SELECT 1 FROM pg_locks WHERE pid = :p AND locktype = 'advisory' AND NOT granted"), {"p": pid}
+                ).first()
+                if waiting is None:
+                    return set()
+                return set(
+                    probe.execute(
+                        text(
+                            "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                            "WHERE l.pid = :p AND l.mode = 'RowExclusiveLock' AND l.granted"
+                        ),
+                        {"p": pid},
+                    ).scalars()
+                )
+
+            written = wait_for(waiting_with_rows_in, what="the batch to wait for the audit lock")
+        assert {"engine_shards", "processed_commands", "webhook_events"} <= written
+        assert "audit_logs" not in written
+        holder.execute(text("ROLLBACK"))
+    writer.join(timeout=30)
+    assert not writer.is_alive()
+    assert _stored(sql_engine, "late-lock") == (1, 1, 1, f"{T}-3")
+
+
+def test_a_failure_in_a_round_trip_leaves_nothing_and_the_connection_usable(conn, sql_engine) -> None:  # type: ignore[no-untyped-def]
     fence = _fence(sql_engine)
     before = _stored(sql_engine, "dup-batch")[3]
     with pytest.raises(psycopg2.errors.UniqueViolation):
