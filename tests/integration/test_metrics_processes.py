@@ -13,10 +13,9 @@ import uuid
 
 import pytest
 import websocket
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from common.outbox import add_events
-from models import WebhookEndpoint
 from tests.factories import login, make_user, session_cookies
 from tests.integration.test_faults_support import metric, scrape, start_web, start_worker
 from tests.integration.test_market_support import (
@@ -25,6 +24,11 @@ from tests.integration.test_market_support import (
     start_feed,
     start_sim,
     with_logs,
+)
+from tests.integration.test_webhooks_support import (
+    clear_stale_scheduler_locks,
+    disable_endpoints,
+    set_aside_earlier_work,
 )
 from tests.support import free_port, wait_for
 from tests.webhook_receiver import WebhookReceiver
@@ -85,24 +89,6 @@ def test_feed_mode_metric_follows_the_upstream(feed, redis_client):
 # --- worker -----------------------------------------------------------------------------------
 
 
-def _clear_stale_scheduler_locks(redis_client) -> None:
-    """A worker killed earlier may still hold RQ's scheduler lock: drop locks of dead schedulers."""
-    import os
-
-    for queue_name in ("webhooks", "mail"):
-        lock = f"rq:scheduler-lock:{queue_name}"
-        holder = redis_client.get(lock)
-        pid = redis_client.hget(f"rq:scheduler:{holder}", "pid") if holder else None
-        alive = True
-        if pid:
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                alive = False
-        if holder and (not pid or not alive):
-            redis_client.delete(lock)
-
-
 @pytest.fixture(scope="module")
 def receiver():
     server = WebhookReceiver().start()
@@ -115,10 +101,8 @@ def worker(test_env, proc_log_dir, sql_engine, redis_client, receiver):
     """A worker delivering to our receiver only (older outbox rows and endpoints are set aside)."""
     from common.webhook_signing import new_secret
 
-    with sql_engine.begin() as conn:
-        conn.execute(update(WebhookEndpoint).values(enabled=False))
-        conn.execute(text("UPDATE webhook_events SET dispatched_at = now() WHERE dispatched_at IS NULL"))
-    _clear_stale_scheduler_locks(redis_client)
+    set_aside_earlier_work(sql_engine)
+    clear_stale_scheduler_locks(redis_client)
     port = free_port()
     secret = new_secret()
     env = {
@@ -140,8 +124,7 @@ def worker(test_env, proc_log_dir, sql_engine, redis_client, receiver):
     )
     yield f"http://127.0.0.1:{port}/metrics", proc
     proc.stop()
-    with sql_engine.begin() as conn:
-        conn.execute(update(WebhookEndpoint).values(enabled=False))
+    disable_endpoints(sql_engine)
 
 
 def _scalar(sql_engine, sql: str, **params):

@@ -11,13 +11,18 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from common.outbox import outbox_row
 from common.webhook_signing import new_secret
 from models import AuditLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.factories import login, make_user
+from tests.integration.test_webhooks_support import (
+    clear_stale_scheduler_locks,
+    disable_endpoints,
+    set_aside_earlier_work,
+)
 from tests.support import Proc, python_module, wait_for
 from tests.webhook_receiver import Reply, WebhookReceiver
 
@@ -26,49 +31,6 @@ ATTEMPTS = 5
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
-
-
-def _disable_all(sql_engine):
-    with sql_engine.begin() as conn:
-        conn.execute(update(WebhookEndpoint).values(enabled=False, disabled_reason="test teardown"))
-
-
-def _set_aside_earlier_work(sql_engine):
-    """Endpoints, events and deliveries earlier modules left are theirs, not this module's.
-
-    The worker enables the CRM_WEBHOOK_URL endpoint before its first dispatch pass, so every event
-    still in the outbox would become a delivery to this module's receiver, queued ahead of the
-    tests' own events (hundreds after the API fuzzing module: longer than a test waits).
-    """
-    _disable_all(sql_engine)
-    with sql_engine.begin() as conn:
-        conn.execute(update(WebhookEvent).where(WebhookEvent.dispatched_at.is_(None)).values(dispatched_at=func.now()))
-        conn.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.status.in_(("pending", "retrying")))
-            .values(status="cancelled", last_error="set aside by a test module", next_attempt_at=None)
-        )
-
-
-def _clear_stale_scheduler_locks(redis_client):
-    """A worker killed earlier in this run may still hold RQ's scheduler lock; a live worker
-    only retries taking it every 10 minutes, so drop locks whose scheduler process is gone."""
-    for queue_name in ("webhooks", "mail"):
-        lock = f"rq:scheduler-lock:{queue_name}"
-        holder = redis_client.get(lock)
-        pid = redis_client.hget(f"rq:scheduler:{holder}", "pid") if holder else None
-        if holder and not (pid and _alive(int(pid))):
-            redis_client.delete(lock)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +43,8 @@ def crm_receiver():
 @pytest.fixture(scope="module")
 def worker(test_env, proc_log_dir, crm_receiver, sql_engine, redis_client):
     """One real worker process for the module, with the CRM endpoint from CRM_WEBHOOK_URL."""
-    _set_aside_earlier_work(sql_engine)
-    _clear_stale_scheduler_locks(redis_client)
+    set_aside_earlier_work(sql_engine)
+    clear_stale_scheduler_locks(redis_client)
     secret = new_secret()
     env = {
         **test_env,
@@ -108,7 +70,7 @@ def worker(test_env, proc_log_dir, crm_receiver, sql_engine, redis_client):
         raise
     yield SimpleNamespace(proc=proc, secret=secret, endpoint_id=endpoint_id)
     proc.stop()
-    _disable_all(sql_engine)
+    disable_endpoints(sql_engine)
 
 
 @pytest.fixture()
