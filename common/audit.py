@@ -105,12 +105,20 @@ def _value_json(value: Any) -> str:
     return _json_string(value) if type(value) is str else _canonical(value)
 
 
-def _hash(prev_hash: str, row: dict[str, Any], details_json: str) -> str:
-    """SHA-256 over the previous hash and the canonical JSON of the row's fields."""
+def _hashed_text(row: dict[str, Any], details_json: str) -> str:
+    """The canonical JSON of the row's hashed fields (what follows the previous hash)."""
     encoded = {name: _value_json(row[name]) for name in _HASHED_FIELDS}
     created = _json_string(row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"))
-    text = _HASHED.format(created_at=created, details=details_json, **encoded)
+    return _HASHED.format(created_at=created, details=details_json, **encoded)
+
+
+def _link(prev_hash: str, text: str) -> str:
     return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+
+
+def _hash(prev_hash: str, row: dict[str, Any], details_json: str) -> str:
+    """SHA-256 over the previous hash and the canonical JSON of the row's fields."""
+    return _link(prev_hash, _hashed_text(row, details_json))
 
 
 def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
@@ -167,14 +175,20 @@ LOCK_AND_TAIL_SQL = (
 )
 
 
-def chain_rows(
-    prev: str | None, entries: Iterable[AuditEntry], now: datetime | None = None
-) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """The rows (in AUDIT_COLUMNS order) and hashes of entries appended after the hash `prev`."""
-    prev = prev or GENESIS_HASH
+@dataclass(frozen=True, slots=True)
+class PreparedRow:
+    """An audit row ready to be chained: everything but its link to the previous row."""
+
+    cells: tuple[Any, ...]  # the first 12 AUDIT_COLUMNS (up to the details)
+    text: str  # what the row's hash covers after the previous hash
+    search_text: str
+
+
+def prepare_rows(entries: Iterable[AuditEntry], now: datetime | None = None) -> list[PreparedRow]:
+    """Scrub, serialise and lay out entries; done before the chain's lock is taken, which every
+    writer of the chain waits on, so only the hashes are computed while it is held."""
     stamp = now or datetime.now(UTC)
-    rows: list[tuple[Any, ...]] = []
-    hashes: list[str] = []
+    prepared: list[PreparedRow] = []
     for entry in entries:
         clean = scrub(entry.details)
         details_json = _canonical(clean)
@@ -194,8 +208,24 @@ def chain_rows(
         # The hash covers the details as they read back from the database; with str keys only,
         # that is details_json itself (an int key sorts differently once it has become a string).
         hashed_details = details_json if _str_keys(clean) else _canonical(json.loads(details_json))
-        digest = _hash(prev, row, hashed_details)
-        rows.append((*(row[c] for c in _COLUMNS[:11]), details_json, prev, digest, _search_text(row, details_json)))
+        prepared.append(
+            PreparedRow(
+                (*(row[c] for c in _COLUMNS[:11]), details_json),
+                _hashed_text(row, hashed_details),
+                _search_text(row, details_json),
+            )
+        )
+    return prepared
+
+
+def link_rows(prev: str | None, prepared: Iterable[PreparedRow]) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The rows (in AUDIT_COLUMNS order) and hashes of prepared rows appended after the hash `prev`."""
+    prev = prev or GENESIS_HASH
+    rows: list[tuple[Any, ...]] = []
+    hashes: list[str] = []
+    for item in prepared:
+        digest = _link(prev, item.text)
+        rows.append((*item.cells, prev, digest, item.search_text))
         hashes.append(digest)
         prev = digest
     return rows, hashes
@@ -209,10 +239,11 @@ def write_audit(conn: Connection, entries: Iterable[AuditEntry], now: datetime |
     entries = list(entries)
     if not entries:
         return []
+    prepared = prepare_rows(entries, now)
     cur = conn.connection.cursor()
     cur.execute(LOCK_AND_TAIL_SQL)
     tail = cur.fetchone()
-    rows, hashes = chain_rows(tail[0] if tail else None, entries, now)
+    rows, hashes = link_rows(tail[0] if tail else None, prepared)
     insert_rows(cur, "audit_logs", AUDIT_COLUMNS, rows)
     return hashes
 

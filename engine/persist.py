@@ -16,7 +16,7 @@ from typing import Any
 import psycopg2
 from sqlalchemy import Connection
 
-from common.audit import AUDIT_COLUMNS, LOCK_AND_TAIL_SQL, AuditEntry, chain_rows
+from common.audit import AUDIT_COLUMNS, LOCK_AND_TAIL_SQL, AuditEntry, link_rows, prepare_rows
 from common.outbox import outbox_row
 from common.pgcopy import COPY_FROM_ROWS, copy_rows, values_sql
 from engine.codec import dumps
@@ -362,8 +362,8 @@ def write_batch(
     2. the audit rows chained on that tail, and COMMIT.
 
     A batch without audit rows is one round trip. The audit lock serialises every writer of the
-    chain (the other shards, the web), so it is taken last: it is held for the audit rows and the
-    COMMIT only, not while the batch's rows are formatted and sent. On any error the transaction
+    chain (the other shards, the web), so it is taken last: it is held for the audit rows' hashes,
+    their insert and the COMMIT only, not while the batch's rows are formatted and sent. On any error the transaction
     is rolled back before the error is raised again.
     """
     raw = conn.connection.dbapi_connection
@@ -413,9 +413,10 @@ def write_batch(
             [(r["msg_id"], r["type"], r["payload"], r["created_at"], r["request_id"]) for r in outbox],
         )
         if changes.audit:
+            prepared = prepare_rows([_audit_entry(r) for r in changes.audit])
             out.pending.append(LOCK_AND_TAIL_SQL)
             out.flush()
             tail = cur.fetchone()
-            rows, _ = chain_rows(tail[0] if tail else None, [_audit_entry(r) for r in changes.audit])
+            rows, _ = link_rows(tail[0] if tail else None, prepared)  # the lock is held from here
             out.insert("audit_logs", AUDIT_COLUMNS, rows)
         out.commit()

@@ -46,12 +46,12 @@ def test_scrub_removes_secrets_at_any_depth():
     }
 
 
-def test_chain_rows_hash_what_verification_recomputes_from_the_stored_row():
-    """chain_rows takes a shortcut to each hash; verify_chain recomputes it with row_hash from the
+def test_prepared_and_linked_rows_hash_what_verification_recomputes_from_the_stored_row():
+    """prepare_rows takes a shortcut to each hash; verify_chain recomputes it with row_hash from the
     row as PostgreSQL gives it back (details parsed from JSON). Both must agree on every kind of row."""
     import json
 
-    from common.audit import _COLUMNS, AuditEntry, chain_rows
+    from common.audit import _COLUMNS, AuditEntry, link_rows, prepare_rows
 
     at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     entries = [
@@ -71,7 +71,7 @@ def test_chain_rows_hash_what_verification_recomputes_from_the_stored_row():
         # A non-str field (an int id from a careless caller) takes the slow path too.
         AuditEntry("x.y", actor_id=5, target_id=6, details={"amount": "1.50"}),  # type: ignore[arg-type]
     ]
-    rows, hashes = chain_rows(None, entries, now=at)
+    rows, hashes = link_rows(None, prepare_rows(entries, now=at))
     prev = GENESIS_HASH
     for row, digest in zip(rows, hashes, strict=True):
         stored = dict(zip(_COLUMNS, row, strict=True))
