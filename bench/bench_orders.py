@@ -96,7 +96,7 @@ def _paced(s: Scratch, accounts: list[int], rate: int, seconds: int) -> str:
         for command in chunk:
             sent_at[command.command_id] = stamp
         send_all(s, chunk)
-    wait_processed(s, "paced-", n)
+    wait_processed(s, commands)
     waiter.join()
     return f"{rate}/s for {seconds} s: {summary(latencies)}" if latencies else "n/a"
 
@@ -126,8 +126,7 @@ def run(s: Scratch, n: int, paced: bool = True) -> dict[str, Any]:
                 sent_at[command.command_id] = stamp
             send_all(s, chunk)
         injected = time.perf_counter() - start
-        wait_processed(s, "ord-", n)
-        elapsed = time.perf_counter() - start
+        elapsed = wait_processed(s, commands) - start
         waiter.join()
         cpu = sum(cpu_seconds(e.pid) for e in engines) - cpu_before
         others = {

@@ -116,7 +116,7 @@ def engine_run(s: Scratch, n_ticks: int) -> dict[str, Any]:
     ]
     with fresh_quotes(s):
         send_all(s, commands)
-        wait_processed(s, "book-", len(commands))
+        wait_processed(s, commands)
     refused = _refusals(s)
     if refused:
         print(f"book: refused {refused}")

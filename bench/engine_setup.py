@@ -328,21 +328,36 @@ def send_all(s: Scratch, commands: list[Command], chunk: int = 500) -> None:
         pipe.execute()
 
 
-def processed(s: Scratch, prefix: str) -> int:
+def _count_processed(s: Scratch, command_ids: list[str]) -> int:
     with s.sql().connect() as conn:
         return int(
             conn.execute(
-                text("SELECT count(*) FROM processed_commands WHERE command_id LIKE :p"), {"p": prefix + "%"}
+                text("SELECT count(*) FROM processed_commands WHERE command_id = ANY(:ids)"), {"ids": command_ids}
             ).scalar_one()
         )
 
 
-def wait_processed(s: Scratch, prefix: str, n: int, timeout: float = 600) -> None:
+def wait_processed(s: Scratch, commands: list[Command], timeout: float = 600) -> float:
+    """Wait until every command is processed; return the perf_counter() at which that was seen.
+
+    An engine shard processes its stream in order, so only the last command sent to each shard is
+    polled (a primary-key probe each): a count over processed_commands every 50 ms read the whole
+    table each time, and its PostgreSQL time was counted as the engine's. Every command is checked
+    once at the end, after the moment is taken.
+    """
+    last: dict[int, str] = {}
+    for command in commands:
+        last[shard_for(command.account_id, s.shards)] = command.command_id
     deadline = time.monotonic() + timeout
-    while processed(s, prefix) < n:
+    while _count_processed(s, list(last.values())) < len(last):
         if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {n} {prefix} commands")
+            raise SystemExit(f"timed out waiting for {len(commands)} commands")
         time.sleep(0.05)
+    done = time.perf_counter()
+    missing = len(commands) - _count_processed(s, [c.command_id for c in commands])
+    if missing:
+        raise SystemExit(f"{missing} of {len(commands)} commands were not processed")
+    return done
 
 
 def open_accounts(s: Scratch, users: list[int], deposit: str = "1000000") -> list[int]:
@@ -366,7 +381,7 @@ def open_accounts(s: Scratch, users: list[int], deposit: str = "1000000") -> lis
         for account_id, user_id in zip(ids, users, strict=True)
     ]
     send_all(s, commands)
-    wait_processed(s, "open-", len(commands))
+    wait_processed(s, commands)
     return ids
 
 
