@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 
 from common.pgcopy import insert_rows
@@ -47,6 +49,7 @@ _SECRET_KEY = re.compile("|".join(SECRET_KEYS))
 _NOT_SECRET = ("reject_code", "error_code")
 
 
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 _secret_keys: dict[str, bool] = {}  # key -> names a secret (the keys in use are few: looked up once)
 
 
@@ -62,19 +65,73 @@ def _is_secret(key: str) -> bool:
 
 def scrub(details: dict[str, Any]) -> dict[str, Any]:
     """Drop values whose keys name a secret; an audit row never holds one."""
+    return _scrub(details)[0]
+
+
+def _scrub(details: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """scrub(), and whether the result is plain (see _plain): found on the same walk."""
     clean: dict[str, Any] = {}
+    plain = True
     for key, value in details.items():
-        if _is_secret(key if type(key) is str else str(key)):
+        if type(key) is not str:
+            plain = False
+            key_text = str(key)
+        else:
+            key_text = key
+        secret = _secret_keys.get(key_text)
+        if secret is None:
+            secret = _is_secret(key_text)
+        if secret:
             clean[key] = "[redacted]"
         elif isinstance(value, dict):
-            clean[key] = scrub(value)
+            clean[key], nested_plain = _scrub(value)
+            plain = plain and nested_plain
         else:
             clean[key] = value
-    return clean
+            if plain and type(value) not in _PLAIN_SCALARS:
+                plain = _plain(value)
+    return clean, plain
 
 
 def _canonical(row: Any) -> str:
     return json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _plain(value: Any) -> bool:
+    """True when `value` holds only str, int, bool, None, lists, tuples and dicts with str keys:
+    values that orjson writes exactly as _canonical does, apart from the escapes _orjson_canonical
+    checks for."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            if not _plain(item):
+                return False
+        return True
+    return False
+
+
+def _orjson_canonical(value: Any, option: int = orjson.OPT_SORT_KEYS) -> str | None:
+    """_canonical's text, written by orjson, or None where the two could differ.
+
+    For plain values (_plain) the two differ only in how a string is escaped: json.dumps writes
+    everything outside printable ASCII as \\uXXXX, orjson writes UTF-8 and DEL as they are. Both
+    write the same short escapes (\\" \\\\ \\n ...), so an all-ASCII text without \\u or
+    DEL is the same text (checked against json.dumps in tests/unit/test_audit_hash.py).
+    """
+    try:
+        raw = orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:  # an int beyond 64 bits
+        return None
+    if not raw.isascii() or b"\\u" in raw or b"\x7f" in raw:
+        return None
+    return raw.decode()
 
 
 _json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
@@ -105,11 +162,44 @@ def _value_json(value: Any) -> str:
     return _json_string(value) if type(value) is str else _canonical(value)
 
 
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
+@lru_cache(maxsize=4096)  # a batch stamps its rows with a few instants
+def _utc_text(moment: datetime) -> str:
+    # Equal instants in any zone have the same UTC text, so caching on equality is exact.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _hashed_text(row: dict[str, Any], details_json: str) -> str:
     """The canonical JSON of the row's hashed fields (what follows the previous hash)."""
+    created = _utc_text(row["created_at"])
+    for name in _HASHED_FIELDS:
+        if type(row[name]) not in _STR_OR_NONE:
+            break
+    else:
+        # One orjson call over the fields in their sorted order (the details already encoded).
+        fast = _orjson_canonical(
+            {
+                "action": row["action"],
+                "actor_id": row["actor_id"],
+                "actor_type": row["actor_type"],
+                "created_at": created,
+                "details": orjson.Fragment(details_json),
+                "impersonator_id": row["impersonator_id"],
+                "ip": row["ip"],
+                "outcome": row["outcome"],
+                "request_id": row["request_id"],
+                "target_id": row["target_id"],
+                "target_type": row["target_type"],
+                "user_agent": row["user_agent"],
+            },
+            option=0,
+        )
+        if fast is not None:
+            return fast
     encoded = {name: _value_json(row[name]) for name in _HASHED_FIELDS}
-    created = _json_string(row["created_at"].astimezone(UTC).isoformat(timespec="microseconds"))
-    return _HASHED.format(created_at=created, details=details_json, **encoded)
+    return _HASHED.format(created_at=_json_string(created), details=details_json, **encoded)
 
 
 def _link(prev_hash: str, text: str) -> str:
@@ -190,8 +280,9 @@ def prepare_rows(entries: Iterable[AuditEntry], now: datetime | None = None) -> 
     stamp = now or datetime.now(UTC)
     prepared: list[PreparedRow] = []
     for entry in entries:
-        clean = scrub(entry.details)
-        details_json = _canonical(clean)
+        clean, plain = _scrub(entry.details)
+        fast = _orjson_canonical(clean) if plain else None
+        details_json = fast if fast is not None else _canonical(clean)
         row = {
             "created_at": entry.created_at or stamp,
             "actor_type": entry.actor_type,
@@ -207,7 +298,7 @@ def prepare_rows(entries: Iterable[AuditEntry], now: datetime | None = None) -> 
         }
         # The hash covers the details as they read back from the database; with str keys only,
         # that is details_json itself (an int key sorts differently once it has become a string).
-        hashed_details = details_json if _str_keys(clean) else _canonical(json.loads(details_json))
+        hashed_details = details_json if fast is not None or _str_keys(clean) else _canonical(json.loads(details_json))
         prepared.append(
             PreparedRow(
                 (*(row[c] for c in _COLUMNS[:11]), details_json),

@@ -54,10 +54,46 @@ _CELL: dict[type, Callable[[Any], str]] = {
 }
 
 
+# How a cell of each type is written inside a compiled line formatter (an f-string field; see
+# _line_formatter). Other types take _other, as in _CELL.
+_FIELD: dict[type, str] = {
+    str: "{_text(r[%d])}",
+    type(None): "\\\\N",
+    Decimal: "{r[%d]!s}",
+    int: "{r[%d]!s}",
+    bool: "{_TF[r[%d]]}",
+    datetime: "{_datetime(r[%d])}",
+}
+_TF = {True: "t", False: "f"}
+_LINE_FORMATTERS: dict[tuple[type, ...], Callable[[Sequence[Any]], str]] = {}
+_MAX_FORMATTERS = 1000
+
+
+def _line_formatter(types: tuple[type, ...]) -> Callable[[Sequence[Any]], str]:
+    """One f-string for rows whose cells have these types: the same text as formatting each cell
+    through _CELL, without a look-up and a call per cell (the engine writes ~100 cells an order)."""
+    fields = []
+    for i, kind in enumerate(types):
+        field = _FIELD.get(kind, "{_other(r[%d])}")
+        fields.append(field % i if "%d" in field else field)
+    source = 'lambda r: f"' + "\\t".join(fields) + '"'
+    env = {"_text": _text, "_TF": _TF, "_datetime": _datetime, "_other": _other}
+    formatter: Callable[[Sequence[Any]], str] = eval(source, env)  # noqa: S307 - built from the constants above
+    if len(_LINE_FORMATTERS) < _MAX_FORMATTERS:
+        _LINE_FORMATTERS[types] = formatter
+    return formatter
+
+
 def copy_text(rows: Iterable[Sequence[Any]]) -> str:
     """Rows in COPY's text format, one line each."""
-    get = _CELL.get
-    lines = ["\t".join([get(type(v), _other)(v) for v in row]) for row in rows]
+    formatters = _LINE_FORMATTERS
+    lines = []
+    for row in rows:
+        types = tuple(map(type, row))
+        formatter = formatters.get(types)
+        if formatter is None:
+            formatter = _line_formatter(types)
+        lines.append(formatter(row))
     return "\n".join(lines) + "\n" if lines else ""
 
 

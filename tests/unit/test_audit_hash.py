@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 from common.audit import GENESIS_HASH, row_hash, scrub
@@ -81,3 +82,80 @@ def test_prepared_and_linked_rows_hash_what_verification_recomputes_from_the_sto
         assert row_hash(prev, stored) == digest
         prev = digest
     assert "hidden" not in rows[1][11]
+
+
+# --- the orjson shortcut to the canonical text -----------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_any_text = st.text(st.characters(codec="utf-8"), max_size=12)  # control characters, DEL, non-ASCII
+_ascii_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | _any_text | _ascii_text
+_plain_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(_any_text | _ascii_text, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_plain_values)
+def test_orjson_shortcut_writes_the_canonical_text_or_declines(value):
+    from common.audit import _canonical, _orjson_canonical, _plain
+
+    assert _plain(value)
+    fast = _orjson_canonical(value)
+    assert fast is None or fast == _canonical(value)
+
+
+# A backslash followed by "u" reads like an escape: the shortcut declines such (rare) text.
+_no_backslash = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="\\"), max_size=12)
+
+
+@given(st.dictionaries(_no_backslash, _no_backslash | st.integers(-(2**62), 2**62) | st.booleans() | st.none()))
+def test_orjson_shortcut_takes_printable_ascii(value):
+    from common.audit import _canonical, _orjson_canonical
+
+    assert _orjson_canonical(value) == _canonical(value)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "actor_id": st.none() | _any_text,
+            "ip": st.none() | _ascii_text,
+            "user_agent": st.none() | _any_text,
+            "target_id": st.none() | _any_text,
+            "details": st.dictionaries(_any_text | _ascii_text, _plain_values, max_size=4),
+        }
+    )
+)
+def test_prepared_rows_hash_what_verification_recomputes_whichever_path_they_take(fields):
+    import json
+
+    from common.audit import _COLUMNS, AuditEntry, link_rows, prepare_rows
+
+    entry = AuditEntry("order.place", actor_type="user", target_type="order", **fields)
+    rows, hashes = link_rows(None, prepare_rows([entry], now=datetime(2026, 1, 2, tzinfo=UTC)))
+    stored = dict(zip(_COLUMNS, rows[0], strict=True))
+    stored["details"] = json.loads(stored["details"])
+    assert row_hash(GENESIS_HASH, stored) == hashes[0]
+
+
+def test_engine_rows_take_the_orjson_shortcut(monkeypatch):
+    """An order's audit row (ASCII text, ints, None) is written without json.dumps at all."""
+    import common.audit as audit
+
+    def slow(*args, **kwargs):
+        raise AssertionError("the slow path was taken")
+
+    monkeypatch.setattr(audit, "_canonical", slow)
+    monkeypatch.setattr(audit, "_value_json", slow)
+    details = {"account_id": 1, "position_id": 5, "side": "buy", "symbol": "EURUSD", "volume": "0.01", "sl": None}
+    entry = audit.AuditEntry("order.place", actor_type="user", actor_id="7", target_type="order", details=details)
+    rows, _ = audit.link_rows(None, audit.prepare_rows([entry], now=datetime(2026, 1, 2, tzinfo=UTC)))
+    assert json.loads(rows[0][11]) == details
