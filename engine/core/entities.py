@@ -25,13 +25,24 @@ class Exposure:
     margin_account: Decimal = ZERO  # Σ margin in the account currency at open (when no rate is known)
     swap: Decimal = ZERO  # accrued swap not yet booked (account currency)
     count: int = 0
+    # The last pl_quote() and the price objects it was computed at: an account's figures are
+    # computed two or three times per order, at quotes that rarely changed in between, and only
+    # the traded symbol's exposure changed. Decimals are immutable: the same objects, the same P/L.
+    _at: tuple[Decimal, Decimal, Decimal] | None = field(default=None, init=False, repr=False, compare=False)
+    _pl: Decimal = field(default=ZERO, init=False, repr=False, compare=False)
 
     def pl_quote(self, bid: Decimal, ask: Decimal, contract_size: Decimal) -> Decimal:
         """The net floating P/L of these positions at these prices, in the quote currency."""
-        return contract_size * (self.long_volume * bid - self.long_cost + self.short_cost - self.short_volume * ask)
+        at = self._at
+        if at is not None and at[0] is bid and at[1] is ask and at[2] is contract_size:
+            return self._pl
+        pl = contract_size * (self.long_volume * bid - self.long_cost + self.short_cost - self.short_volume * ask)
+        self._at, self._pl = (bid, ask, contract_size), pl
+        return pl
 
     def add(self, position: Position, margin_quote: Decimal, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a position's contribution."""
+        self._at = None
         volume = position.volume * sign
         if position.side == BUY:
             self.long_volume += volume

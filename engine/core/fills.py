@@ -42,6 +42,7 @@ def open_position(
     if fig.equity + commission - fig.margin - margin - fig.held < ZERO:
         return Rejection("insufficient_margin", f"free margin {fig.free_margin} does not cover margin {margin}")
     now = ctx.now
+    zero = round_money(ZERO, account.currency)  # Decimals are immutable: one object serves all three
     position = Position(
         id=core.ids.next_id("position"),
         account_id=account.id,
@@ -53,10 +54,10 @@ def open_position(
         open_price=price,
         sl=order.sl,
         tp=order.tp,
-        swap=round_money(ZERO, account.currency),
-        swap_booked=round_money(ZERO, account.currency),
+        swap=zero,
+        swap_booked=zero,
         commission=commission,
-        realized_pl=round_money(ZERO, account.currency),
+        realized_pl=zero,
         margin=margin,
         opened_at=now,
         updated_at=now,

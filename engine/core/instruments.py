@@ -75,6 +75,11 @@ class Instrument:
     _open_at: list[tuple[int, bool]] = field(
         default_factory=lambda: [(-1, False)], init=False, compare=False, repr=False
     )
+    # For the margin watches' sensitivities, which are floats (engine.core.risk).
+    contract_size_float: float = field(default=0.0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "contract_size_float", float(self.contract_size))
 
     @property
     def point(self) -> Decimal:

@@ -160,13 +160,14 @@ def _sensitivities(core: TradingCore, account: Account, level: Decimal) -> dict[
         quote = quotes.get(symbol)
         if quote is None:
             continue
-        rate = float(quotes.rate(inst.quote_currency, ccy, for_loss=True) or ZERO)
-        size = float(inst.contract_size)
+        same_currency = inst.quote_currency == ccy
+        rate = 1.0 if same_currency else float(quotes.rate(inst.quote_currency, ccy, for_loss=True) or ZERO)
+        size = inst.contract_size_float
         if ex.long_volume:
             sens[(symbol, True)] = sens.get((symbol, True), 0.0) + rate * size * float(ex.long_volume)
         if ex.short_volume:
             sens[(symbol, False)] = sens.get((symbol, False), 0.0) + rate * size * float(ex.short_volume)
-        if inst.quote_currency == ccy:
+        if same_currency:
             continue
         # The conversion rate moves too: d(rate * X)/dp = X * rate * (±1/p) per leg.
         exposure_quote = float(

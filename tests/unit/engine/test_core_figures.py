@@ -79,3 +79,27 @@ def test_a_symbol_without_a_quote_shows_no_price_and_no_pl() -> None:
     assert _positions(h)[eur]["pl"] == "-10.00"
     del h.core.quotes.quotes["EURUSD"]
     assert _positions(h)[eur] == {"price": None, "pl": None, "swap": "0.00"}
+
+
+def _figures_cold(h: Harness) -> Any:
+    for exposure in h.account().exposures.values():
+        exposure._at = None  # what pl_quote() remembered
+    return h.figures()
+
+
+def test_account_figures_equal_figures_computed_cold_after_every_change() -> None:
+    """An exposure remembers its last P/L with the price objects it was computed at; any change of
+    volume (an order, a partial close, a hedge) or of the quote must show in the figures."""
+    h = _ready()
+    seen = [h.figures()]
+    h.order(volume="1")
+    seen.append(h.figures())  # the same quote objects, one more position
+    assert seen[-1] == _figures_cold(h) and seen[-1].floating_pl == D("-10.00")
+    h.order(volume="2", side="sell")
+    assert h.figures() == _figures_cold(h) and h.figures().floating_pl == D("-30.00")
+    h.run("close_position", 1, position_id=1, volume="0.5")
+    assert h.figures() == _figures_cold(h)
+    h.tick("EURUSD", "1.08590", "1.08600")
+    # 0.5 lot long from 1.08500 at 1.08590 (+45), 2 lots short from 1.08490 at 1.08600 (-220)
+    assert h.figures() == _figures_cold(h) and h.figures().floating_pl == D("-175.00")
+    assert seen[0].floating_pl == D("0.00")
