@@ -57,3 +57,20 @@ def test_money_and_prices_are_numeric(sql_engine):
         ("withdrawals", "amount"),
     ]:
         assert columns[key].startswith("NUMERIC"), key
+
+
+def test_engine_write_costs_schema(sql_engine):
+    """Migration d7a3e5c1f9b2: room for HOT updates of accounts; no index entry per command or per
+    audit row without an impersonator."""
+    with sql_engine.connect() as conn:
+        options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'accounts'")).scalar_one()
+        indexes = dict(
+            conn.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('audit_logs', 'processed_commands')"
+                )
+            ).all()
+        )
+    assert "fillfactor=50" in (options or [])
+    assert "WHERE (impersonator_id IS NOT NULL)" in indexes["ix_audit_logs_impersonator_id"]
+    assert "ix_processed_commands_created_at" not in indexes
