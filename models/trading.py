@@ -104,7 +104,9 @@ class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[BigId]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
+    # No foreign key: the engine, the only writer, creates an account before anything of it, and
+    # `flask reconcile` checks that every row's account exists (migration e2b8c4d6a1f7).
+    account_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
     side: Mapped[str] = mapped_column(String(4), nullable=False)
     type: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -138,7 +140,9 @@ class Position(Base):
     __tablename__ = "positions"
 
     id: Mapped[BigId]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
+    # No foreign key: the engine, the only writer, creates an account before anything of it, and
+    # `flask reconcile` checks that every row's account exists (migration e2b8c4d6a1f7).
+    account_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     order_id: Mapped[int | None] = mapped_column(BigInteger)
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
     side: Mapped[str] = mapped_column(String(4), nullable=False)
@@ -169,7 +173,9 @@ class Trade(Base):
     __tablename__ = "trades"
 
     id: Mapped[BigId]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
+    # No foreign key: the engine, the only writer, creates an account before anything of it, and
+    # `flask reconcile` checks that every row's account exists (migration e2b8c4d6a1f7).
+    account_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     position_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     order_id: Mapped[int | None] = mapped_column(BigInteger)
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -196,7 +202,9 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 
     id: Mapped[BigId]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
+    # No foreign key: the engine, the only writer, creates an account before anything of it, and
+    # `flask reconcile` checks that every row's account exists (migration e2b8c4d6a1f7).
+    account_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     amount: Mapped[Money] = mapped_column(nullable=False, server_default="0")
     credit_amount: Mapped[Money] = mapped_column(nullable=False, server_default="0")

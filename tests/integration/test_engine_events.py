@@ -211,6 +211,28 @@ def test_reconcile_is_clean_and_finds_a_tampered_balance(account, redis_client, 
             conn.execute(text("UPDATE accounts SET balance = balance - 5 WHERE id = :a"), {"a": account})
 
 
+def test_reconcile_finds_a_row_whose_account_does_not_exist(account, sql_engine, test_env):
+    """The engine's tables have no foreign key to accounts (migration e2b8c4d6a1f7): reconcile is
+    what notices a row written for an account that is not there."""
+    with sql_engine.begin() as conn:
+        missing = conn.execute(text("SELECT COALESCE(max(id), 0) + 1000 FROM accounts")).scalar_one()
+        ledger_id = conn.execute(
+            text(
+                "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, created_at) "
+                "VALUES (:a, 'correction', 0, 0, now()) RETURNING id"
+            ),
+            {"a": missing},
+        ).scalar_one()
+    try:
+        broken = reconcile(test_env)
+        assert broken.returncode == 1
+        assert f"ledger entry {ledger_id}: its account {missing} does not exist" in broken.stdout
+    finally:
+        with sql_engine.begin() as conn:
+            conn.execute(text("DELETE FROM ledger_entries WHERE id = :i"), {"i": ledger_id})
+    assert reconcile(test_env).returncode == 0
+
+
 def test_text_with_tabs_newlines_and_backslashes_is_stored_exactly(account, redis_client, sql_engine):
     comment = "wire\tref\\42\nline two — ünïcode"
     for n in (1, 150):  # one row (INSERT in one round trip) and a batch big enough for COPY
