@@ -188,42 +188,33 @@ class TradingCore:
         return figures(self, account)
 
     def figures_payload(self, account: Account, fig: Figures, now: int) -> dict[str, Any]:
-        """The account event / acct:{id} content: figures, settings and each position's price and P/L."""
-        positions = {}
-        # Per symbol: bid, ask, their texts (None without a rate), contract size, rate.
-        marks: dict[str, tuple[Decimal, Decimal, str | None, str | None, Decimal, Decimal | None]] = {}
-        for position in account.positions.values():
-            mark = marks.get(position.symbol)
-            if mark is None:
-                quote = self.quotes.get(position.symbol)
-                _, rate = floating_on(self, account, position.symbol)
-                size = self.instruments[position.symbol].contract_size
-                if quote is None:
-                    mark = (ZERO, ZERO, None, None, size, None)
-                elif rate is None:
-                    mark = (quote.bid, quote.ask, None, None, size, None)
-                else:
-                    mark = (quote.bid, quote.ask, fmt(quote.bid), fmt(quote.ask), size, rate)
-                marks[position.symbol] = mark
-            bid, ask, bid_text, ask_text, size, rate = mark
-            buy = position.side == BUY
-            price = bid if buy else ask
-            seen = position.view
-            # Unchanged inputs (the same quote, rate, volume and swap) give the same view (an account
-            # republished after an order, its quotes standing still, recomputes only what changed).
-            if seen is not None and seen[0] is price and seen[1] == rate and seen[2] == position.volume:
-                if seen[3] == position.swap:
-                    positions[seen[4]] = seen[5]
-                    continue
-                key, swap_text = seen[4], fmt(position.swap)
-            elif seen is not None and seen[3] == position.swap:
-                key, swap_text = seen[4], seen[5]["swap"]  # a tick moved the price: the swap text stands
+        """The account event / acct:{id} content: figures, settings and each position's price and P/L.
+
+        The views are kept per symbol with the prices and the rate they were computed at: while
+        those stand still, only the positions changed since (Exposure.dirty: opened, closed,
+        resized, charged swap) are recomputed, so an account republished after an order costs
+        the order's position, not every position it holds.
+        """
+        positions: dict[str, dict[str, Any]] = {}
+        quotes = self.quotes
+        for symbol, exposure in account.exposures.items():
+            quote = quotes.get(symbol)
+            _, rate = floating_on(self, account, symbol)
+            bid, ask = (quote.bid, quote.ask) if quote is not None else (None, None)
+            seen = exposure.views
+            if seen is not None and seen[0] is bid and seen[1] is ask and seen[2] == rate:
+                views = seen[3]
+                if exposure.dirty:
+                    views = dict(views)  # the dict handed out before may still be on its way out
+                    for position_id in exposure.dirty:
+                        views.pop(str(position_id), None)
+                    changed = [exposure.positions[i] for i in exposure.dirty if i in exposure.positions]
+                    views.update(self._position_views(account, symbol, changed, bid, ask, rate))
             else:
-                key, swap_text = str(position.id), fmt(position.swap)
-            diff = price - position.open_price if buy else position.open_price - price
-            pl = round_money(diff * position.volume * size * rate, account.currency) if rate is not None else None
-            view = positions[key] = {"price": bid_text if buy else ask_text, "pl": fmt(pl), "swap": swap_text}
-            position.view = (price, rate, position.volume, position.swap, key, view)
+                views = self._position_views(account, symbol, exposure.positions.values(), bid, ask, rate)
+            exposure.views = (bid, ask, rate, views)
+            exposure.dirty.clear()
+            positions.update(views)
         settings = {
             "leverage": account.leverage,
             "trading_rights": account.trading_rights,
@@ -231,6 +222,32 @@ class TradingCore:
             "stop_out_level": fmt(account.stop_out_level),
         }
         return {**fig.as_dict(now), **settings, "positions": positions}
+
+    def _position_views(
+        self,
+        account: Account,
+        symbol: str,
+        positions: Iterable[Position],
+        bid: Decimal | None,
+        ask: Decimal | None,
+        rate: Decimal | None,
+    ) -> dict[str, dict[str, Any]]:
+        """{position id: {price, pl, swap}} of positions of one symbol (price and P/L None without a
+        quote or a conversion rate)."""
+        if bid is None or ask is None:
+            return {str(p.id): {"price": None, "pl": None, "swap": fmt(p.swap)} for p in positions}
+        size = self.instruments[symbol].contract_size
+        bid_text, ask_text = (fmt(bid), fmt(ask)) if rate is not None else (None, None)
+        currency = account.currency
+        views: dict[str, dict[str, Any]] = {}
+        for position in positions:
+            if position.side == BUY:
+                diff, text = bid - position.open_price, bid_text
+            else:
+                diff, text = position.open_price - ask, ask_text
+            pl = round_money(diff * position.volume * size * rate, currency) if rate is not None else None
+            views[str(position.id)] = {"price": text, "pl": fmt(pl), "swap": fmt(position.swap)}
+        return views
 
     def account_result(self, account: Account, now: int) -> dict[str, Any]:
         return account_view(account, self.figures(account).as_dict(now))
@@ -402,6 +419,7 @@ class TradingCore:
 
     def _check_aggregates(self, account: Account) -> None:
         expected: dict[str, tuple[Decimal, Decimal, int]] = {}
+        ids: dict[str, set[int]] = {}
         for position in account.positions.values():
             if position.volume <= ZERO or position.status != OPEN:
                 raise InvariantError(f"position {position.id}: open with volume {position.volume}")
@@ -411,9 +429,13 @@ class TradingCore:
             else:
                 short_v += position.volume
             expected[position.symbol] = (long_v, short_v, count + 1)
+            ids.setdefault(position.symbol, set()).add(position.id)
         actual = {s: (e.long_volume, e.short_volume, e.count) for s, e in account.exposures.items()}
         if expected != actual:
             raise InvariantError(f"account {account.id}: exposure {actual} != positions {expected}")
+        held = {s: set(e.positions) for s, e in account.exposures.items()}
+        if held != ids:
+            raise InvariantError(f"account {account.id}: exposure positions {held} != open positions {ids}")
 
 
 _HANDLERS: dict[str, Handler] = {

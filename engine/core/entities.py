@@ -30,6 +30,13 @@ class Exposure:
     # the traded symbol's exposure changed. Decimals are immutable: the same objects, the same P/L.
     _at: tuple[Decimal, Decimal, Decimal] | None = field(default=None, init=False, repr=False, compare=False)
     _pl: Decimal = field(default=ZERO, init=False, repr=False, compare=False)
+    # The open positions themselves, and a counter of every change to them (a position added,
+    # removed or resized, a swap accrued): the live views of the group (TradingCore.figures_payload)
+    # are remembered with the counter, the prices and the rate they were computed at.
+    positions: dict[int, Position] = field(default_factory=dict, repr=False, compare=False)
+    version: int = field(default=0, repr=False, compare=False)
+    views: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    dirty: set[int] = field(default_factory=set, repr=False, compare=False)  # changed since `views`
 
     def pl_quote(self, bid: Decimal, ask: Decimal, contract_size: Decimal) -> Decimal:
         """The net floating P/L of these positions at these prices, in the quote currency."""
@@ -43,6 +50,12 @@ class Exposure:
     def add(self, position: Position, margin_quote: Decimal, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a position's contribution."""
         self._at = None
+        self.version += 1
+        self.dirty.add(position.id)
+        if sign > 0:
+            self.positions[position.id] = position
+        else:
+            self.positions.pop(position.id, None)
         volume = position.volume * sign
         if position.side == BUY:
             self.long_volume += volume
@@ -54,6 +67,12 @@ class Exposure:
         self.margin_account += position.margin * sign
         self.swap += (position.swap - position.swap_booked) * sign
         self.count += sign
+
+    def accrue_swap(self, position: Position, amount: Decimal) -> None:
+        """One of the positions accrued swap (the caller added it to the position)."""
+        self.swap += amount
+        self.version += 1
+        self.dirty.add(position.id)
 
 
 @dataclass(slots=True)
@@ -142,9 +161,6 @@ class Position:
     opened_at: int = 0
     updated_at: int = 0
     closed_at: int | None = None
-    # The last live view of the position (price, P/L, swap) and what it was computed from: an
-    # account republished while its quotes stand still reuses it (see TradingCore.figures_payload).
-    view: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -71,7 +71,7 @@ def charge(core: TradingCore, ctx: Ctx, rollover_at: int) -> None:
             continue
         position.swap += amount
         position.updated_at = ctx.now
-        account.exposures[position.symbol].swap += amount
+        account.exposures[position.symbol].accrue_swap(position, amount)
         core.changes.positions[position.id] = position
         touched.add(account.id)
         charged += 1

@@ -1,8 +1,9 @@
 """Live account figures (the `account` event): each position's price, P/L and swap.
 
-A position's view is remembered with what it was computed from; these tests compare every payload
-with one computed cold (nothing remembered) after each kind of change that moves a position's
-figures: a tick, a tick of the conversion symbol, a partial close, a swap charge.
+The views of a symbol's positions are remembered with what they were computed from; these tests
+compare every payload with one computed cold (nothing remembered) after each kind of change that
+moves a position's figures: a tick, a tick of the conversion symbol, an order, a partial close, a
+swap charge.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ def _payload(h: Harness) -> dict[str, Any]:
 
 
 def _cold(h: Harness) -> dict[str, Any]:
-    for position in h.account().positions.values():
-        position.view = None
+    for exposure in h.account().exposures.values():
+        exposure.views = None
     return _payload(h)
 
 
@@ -44,6 +45,12 @@ def test_each_change_of_a_positions_inputs_shows_in_its_view() -> None:
     first = _positions(h)
     assert first[eur] == {"price": "1.08490", "pl": "-10.00", "swap": "0.00"}
     assert _positions(h) == first  # nothing moved: the same figures
+
+    hedge = str(h.order(side="sell", volume="0.5")["position"]["id"])  # same symbol, same quote objects
+    grown = _positions(h)
+    assert set(grown) == {eur, jpy, hedge} and grown[hedge] == {"price": "1.08500", "pl": "-5.00", "swap": "0.00"}
+    h.run("close_position", 1, position_id=int(hedge))
+    assert set(_positions(h)) == {eur, jpy}
 
     h.tick("EURUSD", "1.08590", "1.08600")
     moved = _positions(h)
