@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -98,8 +97,7 @@ class LeaseLost(RuntimeError):
     """The shard's lease expired or was taken: stop writing at once."""
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(NamedTuple):
     stream_id: str
     symbol: str
     bid: Decimal
@@ -107,8 +105,7 @@ class Tick:
     ts: int
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """A command stream entry: the decoded command, or None when it is malformed."""
 
     stream_id: str

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg2
 from sqlalchemy import Connection
@@ -29,8 +28,7 @@ class FencedOut(RuntimeError):
     """Another engine owns this shard now (its fencing token is newer)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Processed:
+class Processed(NamedTuple):
     """A command's outcome, stored with the batch (exactly-once)."""
 
     command_id: str
@@ -121,41 +119,11 @@ def _position_row(p: Position) -> tuple[Any, ...]:
 
 
 def _trade_row(t: TradeRow) -> tuple[Any, ...]:
-    return (
-        t.id,
-        t.account_id,
-        t.position_id,
-        t.order_id,
-        t.symbol,
-        t.side,
-        t.entry,
-        t.volume,
-        t.price,
-        t.profit,
-        t.commission,
-        t.swap,
-        t.reason,
-        t.command_id,
-        ts(t.executed_at),
-    )
+    return (*t[:-1], ts(t.executed_at))  # the fields are in _TRADE_COLUMNS order
 
 
 def _ledger_row(r: LedgerRow) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.account_id,
-        r.kind,
-        r.amount,
-        r.credit_amount,
-        r.balance_after,
-        r.credit_after,
-        r.external_id,
-        r.trade_id,
-        r.position_id,
-        r.comment,
-        r.command_id,
-        ts(r.created_at),
-    )
+    return (*r[:-1], ts(r.created_at))  # the fields are in _LEDGER_COLUMNS order
 
 
 def _account_values(a: Account) -> tuple[Any, ...]:

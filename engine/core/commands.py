@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.core.money import ZERO, parse_decimal
 
@@ -27,16 +26,14 @@ UNSET = Unset.UNSET
 OptPrice = Decimal | None | Unset
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(NamedTuple):
     """A refused command: a result, not an exception."""
 
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class OpenAccount:
+class OpenAccount(NamedTuple):
     user_id: int
     type: str
     currency: str
@@ -44,8 +41,7 @@ class OpenAccount:
     initial_deposit: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+class PlaceOrder(NamedTuple):
     symbol: str
     side: str
     type: str
@@ -59,8 +55,7 @@ class PlaceOrder:
     deviation: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class ModifyOrder:
+class ModifyOrder(NamedTuple):
     order_id: int
     price: OptPrice
     limit_price: OptPrice
@@ -70,57 +65,48 @@ class ModifyOrder:
     expires_at: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
+class CancelOrder(NamedTuple):
     order_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class ModifyPosition:
+class ModifyPosition(NamedTuple):
     position_id: int
     sl: OptPrice
     tp: OptPrice
 
 
-@dataclass(frozen=True, slots=True)
-class ClosePosition:
+class ClosePosition(NamedTuple):
     position_id: int
     volume: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class CloseBy:
+class CloseBy(NamedTuple):
     position_id: int
     by_position_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class CloseAll:
+class CloseAll(NamedTuple):
     symbol: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BalanceOp:
+class BalanceOp(NamedTuple):
     op: str
     amount: Decimal
     external_id: str
     comment: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class HoldFunds:
+class HoldFunds(NamedTuple):
     hold_id: str
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class ReleaseHold:
+class ReleaseHold(NamedTuple):
     hold_id: str
     settle: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SetAccount:
+class SetAccount(NamedTuple):
     leverage: int | None
     trading_rights: str | None
     margin_call_level: Decimal | None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 SYSTEM_ACTOR: Mapping[str, Any] = {"type": "system", "id": "engine"}
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class InvariantError(AssertionError):
@@ -30,20 +31,18 @@ class CounterIds:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class CommandIn:
+class CommandIn(NamedTuple):
     """A command as the core sees it (the adapter decodes the stream entry)."""
 
     command_id: str
     type: str
     account_id: int
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    actor: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = EMPTY
+    actor: Mapping[str, Any] = EMPTY
     user_exists: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Ctx:
+class Ctx(NamedTuple):
     """Who and when, for every row a change writes."""
 
     command_id: str | None

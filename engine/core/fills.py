@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.core.commands import Rejection
 from engine.core.context import Ctx
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
     from engine.core.engine import TradingCore
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):
     """A filled order: the new position and the views already published for both."""
 
     position: Position

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.core.entities import Account, Hold, Order, Position
 
 
-@dataclass(frozen=True, slots=True)
-class TradeRow:
+class TradeRow(NamedTuple):
     """One fill (deal): into (entry "in") or out of (entry "out") a position."""
 
     id: int
@@ -34,8 +33,7 @@ class TradeRow:
     executed_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
+class LedgerRow(NamedTuple):
     """One change of balance or credit with the running figures after it."""
 
     id: int
@@ -53,8 +51,7 @@ class LedgerRow:
     created_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
+class AuditRecord(NamedTuple):
     """An audit row in engine terms (the adapter turns it into common.audit.AuditEntry)."""
 
     action: str
@@ -66,8 +63,7 @@ class AuditRecord:
     at: int
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookNote:
+class WebhookNote(NamedTuple):
     """A webhook outbox event (type and data) and the id of the HTTP request behind it, if any."""
 
     type: str

@@ -41,3 +41,13 @@ def test_http_statuses_of_rejections():
     assert contracts.http_status_for("insufficient_margin") == 422
     assert contracts.http_status_for("position_not_found") == 404
     assert contracts.http_status_for("invalid_request") == 400
+
+
+def test_trade_and_ledger_rows_are_laid_out_like_their_tables() -> None:
+    """engine.persist writes a TradeRow / LedgerRow as its fields in order: they must stay the
+    tables' column lists."""
+    from engine.core.journal import LedgerRow, TradeRow
+    from engine.persist import _LEDGER_COLUMNS, _TRADE_COLUMNS
+
+    assert list(TradeRow._fields) == [c.strip() for c in _TRADE_COLUMNS.split(",")]
+    assert list(LedgerRow._fields) == [c.strip() for c in _LEDGER_COLUMNS.split(",")]
