@@ -11,10 +11,10 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, select
@@ -27,9 +27,8 @@ AUDIT_LOCK_KEY = 0x41554449  # "AUDI"
 SECRET_KEYS = ("password", "token", "secret", "code", "key", "otp")
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """What happened, who did it, to what, from where, and how it ended."""
+class AuditEntry(NamedTuple):
+    """What happened, who did it, to what, from where, and how it ended (details None = {})."""
 
     action: str
     outcome: str = "success"
@@ -41,7 +40,7 @@ class AuditEntry:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] | None = None
     created_at: datetime | None = None
 
 
@@ -265,8 +264,7 @@ LOCK_AND_TAIL_SQL = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRow:
+class PreparedRow(NamedTuple):
     """An audit row ready to be chained: everything but its link to the previous row."""
 
     cells: tuple[Any, ...]  # the first 12 AUDIT_COLUMNS (up to the details)
@@ -280,7 +278,7 @@ def prepare_rows(entries: Iterable[AuditEntry], now: datetime | None = None) -> 
     stamp = now or datetime.now(UTC)
     prepared: list[PreparedRow] = []
     for entry in entries:
-        clean, plain = _scrub(entry.details)
+        clean, plain = _scrub(entry.details or {})
         fast = _orjson_canonical(clean) if plain else None
         details_json = fast if fast is not None else _canonical(clean)
         row = {
