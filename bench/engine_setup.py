@@ -328,6 +328,21 @@ def send_all(s: Scratch, commands: list[Command], chunk: int = 500) -> None:
         pipe.execute()
 
 
+def encode(s: Scratch, commands: list[Command]) -> list[tuple[str, dict[Any, Any]]]:
+    """Each command's stream and fields, encoded ahead of sending (send_encoded stamps `ts`)."""
+    return [(commands_stream(shard_for(c.account_id, s.shards)), dict(c.to_fields())) for c in commands]
+
+
+def send_encoded(s: Scratch, ready: list[tuple[str, dict[Any, Any]]]) -> None:
+    """XADD encoded commands in one pipeline, each stamped with the time of sending."""
+    stamp = str(now_ms())
+    pipe = s.r.pipeline(transaction=False)
+    for stream, fields in ready:
+        fields["ts"] = stamp
+        pipe.xadd(stream, fields)
+    pipe.execute()
+
+
 def _count_processed(s: Scratch, command_ids: list[str]) -> int:
     with s.sql().connect() as conn:
         return int(
