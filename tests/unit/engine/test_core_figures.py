@@ -110,3 +110,29 @@ def test_account_figures_equal_figures_computed_cold_after_every_change() -> Non
     # 0.5 lot long from 1.08500 at 1.08590 (+45), 2 lots short from 1.08490 at 1.08600 (-220)
     assert h.figures() == _figures_cold(h) and h.figures().floating_pl == D("-175.00")
     assert seen[0].floating_pl == D("0.00")
+
+
+def test_the_invariant_check_finds_an_exposure_that_lost_or_misfiled_a_position() -> None:
+    """The per-symbol position lists feed the live views; core.check guards them."""
+    import pytest
+
+    from engine.core.context import InvariantError
+
+    h = _ready()
+    eur = h.order(volume="1")["position"]["id"]
+    h.order(symbol="USDJPY", volume="1")
+    account = h.account()
+    h.core.check(account)
+    position = account.exposures["EURUSD"].positions.pop(eur)
+    with pytest.raises(InvariantError):
+        h.core.check(account, full=False)
+    account.exposures["EURUSD"].positions[eur] = position
+    jpy_exposure = account.exposures["USDJPY"]
+    jpy_id, jpy_position = next(iter(jpy_exposure.positions.items()))
+    del jpy_exposure.positions[jpy_id]
+    jpy_exposure.positions[eur] = position  # filed under the wrong symbol
+    with pytest.raises(InvariantError):
+        h.core.check(account)
+    del jpy_exposure.positions[eur]
+    jpy_exposure.positions[jpy_id] = jpy_position
+    h.core.check(account)
