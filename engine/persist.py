@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import psycopg2
@@ -63,6 +64,7 @@ _LEDGER_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=8)  # two column lists, every batch
 def _excluded(columns: str) -> str:
     return ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in columns.split(","))
 
