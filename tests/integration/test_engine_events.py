@@ -196,6 +196,12 @@ def test_engine_status_is_published_for_the_admin_dashboard(engine, redis_client
     wait_for(lambda: int(redis_client.hget(engine_status_key(0), "updated_at")) > before, what="a fresh status")
 
 
+def _assert_reconcile_reports(test_env, line):
+    broken = reconcile(test_env)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert line in broken.stdout
+
+
 def test_reconcile_is_clean_and_finds_a_tampered_balance(account, redis_client, sql_engine, test_env):
     run(redis_client, BALANCE_OP, account, balance_op_payload("deposit", "1.23", f"rc-{time.time_ns()}"))
     clean = reconcile(test_env)
@@ -203,9 +209,7 @@ def test_reconcile_is_clean_and_finds_a_tampered_balance(account, redis_client, 
     with sql_engine.begin() as conn:  # someone edits a balance behind the engine's back
         conn.execute(text("UPDATE accounts SET balance = balance + 5 WHERE id = :a"), {"a": account})
     try:
-        broken = reconcile(test_env)
-        assert broken.returncode == 1
-        assert f"account {account}: balance differs from the sum of the ledger" in broken.stdout
+        _assert_reconcile_reports(test_env, f"account {account}: balance differs from the sum of the ledger")
     finally:
         with sql_engine.begin() as conn:
             conn.execute(text("UPDATE accounts SET balance = balance - 5 WHERE id = :a"), {"a": account})
@@ -224,9 +228,7 @@ def test_reconcile_finds_a_row_whose_account_does_not_exist(account, sql_engine,
             {"a": missing},
         ).scalar_one()
     try:
-        broken = reconcile(test_env)
-        assert broken.returncode == 1
-        assert f"ledger entry {ledger_id}: its account {missing} does not exist" in broken.stdout
+        _assert_reconcile_reports(test_env, f"ledger entry {ledger_id}: its account {missing} does not exist")
     finally:
         with sql_engine.begin() as conn:
             conn.execute(text("DELETE FROM ledger_entries WHERE id = :i"), {"i": ledger_id})
