@@ -290,7 +290,7 @@ class TradingCore:
         account.positions.pop(position.id, None)
         exposure = account.exposures[position.symbol]
         exposure.add(position, self.margin_quote(account, inst, position.volume, position.open_price), -1)
-        if exposure.count == 0:
+        if not exposure.positions:
             del account.exposures[position.symbol]
             for symbol in self.quotes.symbols_on_path(inst.quote_currency, account.currency):
                 holders = self.conversion_holders.get(symbol, {})
@@ -407,14 +407,9 @@ class TradingCore:
             raise InvariantError(f"account {account.id}: held is negative")
         counted = 0
         for symbol, exposure in account.exposures.items():
-            if (
-                exposure.count <= 0
-                or exposure.long_volume < ZERO
-                or exposure.short_volume < ZERO
-                or len(exposure.positions) != exposure.count
-            ):
+            if not exposure.positions or exposure.long_volume < ZERO or exposure.short_volume < ZERO:
                 raise InvariantError(f"account {account.id}: impossible exposure on {symbol}")
-            counted += exposure.count
+            counted += len(exposure.positions)
         if counted != len(account.positions):
             raise InvariantError(
                 f"account {account.id}: {counted} positions in aggregates, {len(account.positions)} open"
@@ -433,11 +428,11 @@ class TradingCore:
             else:
                 short_v += position.volume
             expected[position.symbol] = (long_v, short_v, count + 1)
-        actual = {s: (e.long_volume, e.short_volume, e.count) for s, e in account.exposures.items()}
+        actual = {s: (e.long_volume, e.short_volume, len(e.positions)) for s, e in account.exposures.items()}
         if expected != actual:
             raise InvariantError(f"account {account.id}: exposure {actual} != positions {expected}")
         positions = account.positions
-        for symbol, exposure in account.exposures.items():  # as many as counted (the cheap part)
+        for symbol, exposure in account.exposures.items():  # as many as open (the cheap part counted)
             for position_id, position in exposure.positions.items():
                 if positions.get(position_id) is not position or position.symbol != symbol:
                     raise InvariantError(f"account {account.id}: position {position_id} misfiled under {symbol}")

@@ -24,19 +24,17 @@ class Exposure:
     margin_quote: Decimal = ZERO  # Σ margin in the quote currency (at open price)
     margin_account: Decimal = ZERO  # Σ margin in the account currency at open (when no rate is known)
     swap: Decimal = ZERO  # accrued swap not yet booked (account currency)
-    count: int = 0
     # The last pl_quote() and the price objects it was computed at: an account's figures are
     # computed two or three times per order, at quotes that rarely changed in between, and only
     # the traded symbol's exposure changed. Decimals are immutable: the same objects, the same P/L.
     _at: tuple[Decimal, Decimal, Decimal] | None = field(default=None, init=False, repr=False, compare=False)
     _pl: Decimal = field(default=ZERO, init=False, repr=False, compare=False)
-    # The open positions themselves, and a counter of every change to them (a position added,
-    # removed or resized, a swap accrued): the live views of the group (TradingCore.figures_payload)
-    # are remembered with the counter, the prices and the rate they were computed at.
+    # The open positions themselves; their live views (TradingCore.figures_payload) with the
+    # prices and rate they were computed at; and the positions changed since (added, removed,
+    # resized, charged swap), the only ones recomputed while the prices stand still.
     positions: dict[int, Position] = field(default_factory=dict, repr=False, compare=False)
-    version: int = field(default=0, repr=False, compare=False)
     views: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
-    dirty: set[int] = field(default_factory=set, repr=False, compare=False)  # changed since `views`
+    dirty: set[int] = field(default_factory=set, repr=False, compare=False)
 
     def pl_quote(self, bid: Decimal, ask: Decimal, contract_size: Decimal) -> Decimal:
         """The net floating P/L of these positions at these prices, in the quote currency."""
@@ -50,7 +48,6 @@ class Exposure:
     def add(self, position: Position, margin_quote: Decimal, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a position's contribution."""
         self._at = None
-        self.version += 1
         self.dirty.add(position.id)
         if sign > 0:
             self.positions[position.id] = position
@@ -66,12 +63,10 @@ class Exposure:
         self.margin_quote += margin_quote * sign
         self.margin_account += position.margin * sign
         self.swap += (position.swap - position.swap_booked) * sign
-        self.count += sign
 
     def accrue_swap(self, position: Position, amount: Decimal) -> None:
         """One of the positions accrued swap (the caller added it to the position)."""
         self.swap += amount
-        self.version += 1
         self.dirty.add(position.id)
 
 
