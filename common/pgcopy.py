@@ -19,14 +19,6 @@ def _text(value: str) -> str:
     return value
 
 
-def _null(value: None) -> str:
-    return "\\N"
-
-
-def _bool(value: bool) -> str:
-    return "t" if value else "f"
-
-
 _utc_iso = lru_cache(maxsize=4096)(datetime.isoformat)
 
 
@@ -41,21 +33,9 @@ def _other(value: Any) -> str:
     return str(value).translate(_ESCAPES)
 
 
-# One formatter per Python type (a dict look-up instead of a chain of type tests: this runs for
-# every value of every row the engine writes). A Decimal's str() may use an exponent ("1E+2",
-# "0E-8"): PostgreSQL's numeric input reads it exactly.
-_CELL: dict[type, Callable[[Any], str]] = {
-    str: _text,
-    type(None): _null,
-    Decimal: str,
-    int: str,
-    bool: _bool,
-    datetime: _datetime,
-}
-
-
 # How a cell of each type is written inside a compiled line formatter (an f-string field; see
-# _line_formatter). Other types take _other, as in _CELL.
+# _line_formatter): NULL is \N, booleans t/f, text escaped; any other type is its str(), escaped.
+# A Decimal's str() may use an exponent ("1E+2", "0E-8"): PostgreSQL's numeric input reads it exactly.
 _FIELD: dict[type, str] = {
     str: "{_text(r[%d])}",
     type(None): "\\\\N",
@@ -70,8 +50,8 @@ _MAX_FORMATTERS = 1000
 
 
 def _line_formatter(types: tuple[type, ...]) -> Callable[[Sequence[Any]], str]:
-    """One f-string for rows whose cells have these types: the same text as formatting each cell
-    through _CELL, without a look-up and a call per cell (the engine writes ~100 cells an order)."""
+    """One f-string for rows whose cells have these types: no look-up and no call per cell for
+    most types (the engine writes ~100 cells an order). Compiled once per shape of row."""
     fields = []
     for i, kind in enumerate(types):
         field = _FIELD.get(kind, "{_other(r[%d])}")
