@@ -1,4 +1,4 @@
-"""Command payloads parsed into frozen dataclasses; malformed input becomes a Rejection."""
+"""Command payloads parsed into immutable records (NamedTuples); malformed input becomes a Rejection."""
 
 from __future__ import annotations
 
