@@ -320,12 +320,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def send_all(s: Scratch, commands: list[Command], chunk: int = 500) -> None:
+    """Encode and send commands now, `chunk` per pipeline (stamped with the time of sending)."""
     for start in range(0, len(commands), chunk):
-        pipe = s.r.pipeline(transaction=False)
-        for command in commands[start : start + chunk]:
-            fields: dict[Any, Any] = dict(command.to_fields())
-            pipe.xadd(commands_stream(shard_for(command.account_id, s.shards)), fields)
-        pipe.execute()
+        send_encoded(s, encode(s, commands[start : start + chunk]))
 
 
 def encode(s: Scratch, commands: list[Command]) -> list[tuple[str, dict[Any, Any]]]:

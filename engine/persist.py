@@ -333,8 +333,8 @@ def write_batch(
 
     A batch without audit rows is one round trip. The audit lock serialises every writer of the
     chain (the other shards, the web), so it is taken last: it is held for the audit rows' hashes,
-    their insert and the COMMIT only, not while the batch's rows are formatted and sent. On any error the transaction
-    is rolled back before the error is raised again.
+    their insert and the COMMIT only, not while the batch's rows are formatted and sent. On any
+    error the transaction is rolled back before the error is raised again.
     """
     raw = conn.connection.dbapi_connection
     assert raw is not None and raw.autocommit, "write_batch runs its own transaction on an autocommit connection"
