@@ -541,6 +541,9 @@ def test_a_tampered_audit_row_shows_the_chain_broken_at_that_row(admin: AdminBro
         page.get_by_role("button", name=f"Show row {row_id}").click()
         dialog = page.get_by_role("dialog", name=f"Audit row {row_id}")
         dialog.get_by_text("The hash chain breaks at this row").wait_for()
+        # That notice comes from the chain state the page already has; the row itself is fetched
+        # (the dialog says "Loading…" until it arrives): wait for its content, not just the notice.
+        dialog.get_by_text("203.0.113.66").wait_for()
         assert "203.0.113.66" in dialog.inner_text()
         page.keyboard.press("Escape")
         screenshot(page, "admin-audit-chain-broken")
