@@ -109,10 +109,14 @@ def _requeue_orphan(worker: metrics.MeteredWorker) -> None:
         return
     job, q = worker.in_flight
     worker.in_flight = None
-    try:
-        worker.kill_horse()  # a work horse that outlived its worker's loop must not run it twice at once
-    except (OSError, AttributeError):
-        pass
+    # A work horse that outlived its worker's loop must not run the job twice at once. Once the
+    # horse has finished, RQ sets horse_pid to 0, and kill_horse() would then signal
+    # os.getpgid(0): the worker's own process group, killing the worker itself.
+    if worker.horse_pid:
+        try:
+            worker.kill_horse()
+        except OSError:
+            pass
     try:
         StartedJobRegistry(queue=q).remove_executions(job)
         q.enqueue_job(job)
