@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, Platform
-from tests.e2e.helpers import login, number, register_verified_user, toast, wait_for_account
+from tests.e2e.helpers import PASSWORD, login, number, register_verified_user, toast, wait_for_account
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,10 @@ def test_watchlist_add_and_remove_are_remembered(page: Any, platform: Platform) 
     watchlist.get_by_test_id("watch-WTI").wait_for()
     page.get_by_role("form", name="Order ticket for WTI").wait_for()  # the pick is shown at once
     # Another browser, same user: the list comes from the user's preferences on the server.
-    wait_for(lambda: "WTI" in requests_me_watchlist(platform, email), what="the saved watchlist")
+    # One sign-in, then poll: signing in on every poll would spend the per-IP login budget and
+    # leave the next tests' logins answered 429.
+    with signed_in(platform, email) as http:
+        wait_for(lambda: "WTI" in saved_watchlist(platform, http), what="the saved watchlist")
     page.context.clear_cookies()
     page.evaluate("localStorage.clear()")
     login(page, email)
@@ -60,20 +63,22 @@ def test_watchlist_add_and_remove_are_remembered(page: Any, platform: Platform) 
     assert watchlist.get_by_test_id("watch-GBPUSD").count() == 0
 
 
-def requests_me_watchlist(platform: Platform, email: str) -> list[str]:
-    from tests.e2e.helpers import PASSWORD
+def signed_in(platform: Platform, email: str) -> requests.Session:
+    http = requests.Session()
+    csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
+    res = http.post(
+        platform.url("/api/auth/login"),
+        json={"email": email, "password": PASSWORD},
+        headers={"X-CSRFToken": csrf},
+        timeout=10,
+    )
+    assert res.status_code == 200, res.text
+    return http
 
-    with requests.Session() as http:
-        csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
-        res = http.post(
-            platform.url("/api/auth/login"),
-            json={"email": email, "password": PASSWORD},
-            headers={"X-CSRFToken": csrf},
-            timeout=10,
-        )
-        assert res.status_code == 200, res.text
-        me = http.get(platform.url("/api/auth/me"), timeout=10).json()
-        return list(me.get("preferences", {}).get("watchlist") or [])
+
+def saved_watchlist(platform: Platform, http: requests.Session) -> list[str]:
+    me = http.get(platform.url("/api/auth/me"), timeout=10).json()
+    return list(me.get("preferences", {}).get("watchlist") or [])
 
 
 def test_pending_order_edit_and_cancel(page: Any, platform: Platform) -> None:
