@@ -162,6 +162,26 @@ def platform(redis_server_url: str) -> Iterator[Platform]:
             shutil.rmtree(var_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_rate_limits(platform: Platform) -> None:
+    """Every browser test module starts with fresh per-IP budgets (logins, registrations, mails).
+
+    All browser traffic comes from 127.0.0.1 and the platform lives for the whole package, so one
+    module's sign-ins and sign-ups would otherwise spend the next module's budget (10 sign-ups an
+    hour per IP) and make the tests depend on their order. The limits themselves stay on: the
+    web enforces them exactly as in production, and their own tests live in tests/integration.
+    """
+    import redis
+
+    client = redis.Redis.from_url(platform.env["REDIS_URL"])
+    try:
+        keys = list(client.scan_iter(match="LIMITS:*", count=1000))  # flask-limiter's Redis storage
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
