@@ -42,6 +42,31 @@ def register_verified_user(platform: Platform, prefix: str) -> str:
     return email
 
 
+def http_session(platform: Platform, user_agent: str | None = None) -> tuple[requests.Session, str]:
+    """A browser-like API session: cookies and a CSRF token, nobody signed in yet."""
+    http = requests.Session()
+    if user_agent:
+        http.headers["User-Agent"] = user_agent
+    csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
+    return http, csrf
+
+
+def api_login(platform: Platform, email: str, password: str = PASSWORD, user_agent: str | None = None) -> Any:
+    """Sign in through the API as a browser would; return the session and the response.
+
+    Each call is one sign-in against the per-IP login budget: to wait for something, sign in once
+    and poll with the session.
+    """
+    http, csrf = http_session(platform, user_agent)
+    res = http.post(
+        platform.url("/api/auth/login"),
+        json={"email": email, "password": password},
+        headers={"X-CSRFToken": csrf},
+        timeout=10,
+    )
+    return http, res
+
+
 def login(page: Any, email: str, password: str = PASSWORD) -> None:
     """Log in through the login page and land on the dashboard."""
     page.goto("/login")

@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import text
 
 from tests.e2e.conftest import Platform
+from tests.e2e.helpers import api_login, http_session
 from web.seed_data import DEMO_CLIENT
 
 pytestmark = pytest.mark.e2e
@@ -38,18 +39,11 @@ def admin_routes(platform: Platform) -> list[tuple[str, str]]:
 
 def signed_in(platform: Platform, email: str | None = None, password: str = "") -> tuple[requests.Session, str]:
     """A browser-like session (cookies, CSRF token); signed in when an e-mail is given."""
-    http = requests.Session()
-    csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
-    if email:
-        res = http.post(
-            platform.url("/api/auth/login"),
-            json={"email": email, "password": password},
-            headers={"X-CSRFToken": csrf},
-            timeout=10,
-        )
-        assert res.status_code == 200, res.text
-        csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
-    return http, csrf
+    if not email:
+        return http_session(platform)
+    http, res = api_login(platform, email, password)
+    assert res.status_code == 200, res.text
+    return http, http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
 
 
 def call(http: requests.Session, csrf: str, method: str, path: str, platform: Platform) -> Any:

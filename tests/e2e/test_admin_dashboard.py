@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from common.webhook_signing import sign
 from tests.e2e.conftest import _FAILED, ARTIFACTS, ROOT, Platform, new_context
-from tests.e2e.helpers import PASSWORD, run_axe, screenshot, settle, toast, unique_email
+from tests.e2e.helpers import PASSWORD, api_login, http_session, run_axe, screenshot, settle, toast, unique_email
 from tests.support import wait_for
 from tests.webhook_receiver import Reply, WebhookReceiver
 from web.seed_data import DEMO_CLIENT
@@ -50,26 +50,6 @@ def sql(platform: Platform, statement: str, **params: Any) -> Any:
 
 def user_id(platform: Platform, email: str) -> int:
     return int(sql(platform, "SELECT id FROM users WHERE email = :e", e=email).scalar_one())
-
-
-def http_session(platform: Platform, user_agent: str | None = None) -> tuple[requests.Session, str]:
-    http = requests.Session()
-    if user_agent:
-        http.headers["User-Agent"] = user_agent
-    csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
-    return http, csrf
-
-
-def api_login(platform: Platform, email: str, password: str = PASSWORD, user_agent: str | None = None) -> Any:
-    """Sign in through the API as a browser would; return the session and the response."""
-    http, csrf = http_session(platform, user_agent)
-    res = http.post(
-        platform.url("/api/auth/login"),
-        json={"email": email, "password": password},
-        headers={"X-CSRFToken": csrf},
-        timeout=10,
-    )
-    return http, res
 
 
 def flask(platform: Platform, *args: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, Platform
-from tests.e2e.helpers import PASSWORD, login, number, register_verified_user, toast, wait_for_account
+from tests.e2e.helpers import api_login, login, number, register_verified_user, toast, wait_for_account
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,9 @@ def test_watchlist_add_and_remove_are_remembered(page: Any, platform: Platform) 
     # Another browser, same user: the list comes from the user's preferences on the server.
     # One sign-in, then poll: signing in on every poll would spend the per-IP login budget and
     # leave the next tests' logins answered 429.
-    with signed_in(platform, email) as http:
+    http, res = api_login(platform, email)
+    assert res.status_code == 200, res.text
+    with http:
         wait_for(lambda: "WTI" in saved_watchlist(platform, http), what="the saved watchlist")
     page.context.clear_cookies()
     page.evaluate("localStorage.clear()")
@@ -61,19 +63,6 @@ def test_watchlist_add_and_remove_are_remembered(page: Any, platform: Platform) 
     wait_for_account(page)
     watchlist.get_by_test_id("watch-WTI").wait_for()
     assert watchlist.get_by_test_id("watch-GBPUSD").count() == 0
-
-
-def signed_in(platform: Platform, email: str) -> requests.Session:
-    http = requests.Session()
-    csrf = http.get(platform.url("/api/auth/csrf"), timeout=10).json()["csrf_token"]
-    res = http.post(
-        platform.url("/api/auth/login"),
-        json={"email": email, "password": PASSWORD},
-        headers={"X-CSRFToken": csrf},
-        timeout=10,
-    )
-    assert res.status_code == 200, res.text
-    return http
 
 
 def saved_watchlist(platform: Platform, http: requests.Session) -> list[str]:
