@@ -71,7 +71,7 @@ def test_an_orphan_whose_horse_still_runs_has_the_horse_killed_and_is_requeued(r
 
     conn, q, job = _orphan(redis_url)
     # A stand-in horse: RQ forks its horse into a process group of its own, as here.
-    horse = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    horse = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"], start_new_session=True)
     try:
         worker = MeteredWorker([q], connection=conn)
         worker._horse_pid = horse.pid
